@@ -1,0 +1,1 @@
+"""Gymnasium PyBullet environments for a 6-DOF arm (import name ``robot6_envs``)."""

@@ -1,0 +1,62 @@
+"""The training hyperparameters: one dataclass, stored in every checkpoint's metadata.
+
+The defaults are the recommended settings for ``Robot6Reach-v0`` (measured in
+``benchmarks/``); the ``robot6 train`` options map onto these fields one to one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    """SAC/TQC settings for one run."""
+
+    learning_rate: float = 1e-3
+    """Adam learning rate of the actor, the critics and the entropy coefficient."""
+
+    buffer_size: int = 1_000_000
+    """Replay buffer capacity, in transitions."""
+
+    learning_starts: int = 1000
+    """Env steps of uniformly random actions before the first gradient step (counted from step 0)."""
+
+    batch_size: int = 256
+    """Transitions per gradient step."""
+
+    tau: float = 0.05
+    """Polyak coefficient of the target critics (1.0 copies the critics)."""
+
+    gamma: float = 0.95
+    """Discount factor."""
+
+    train_freq: int = 1
+    """Env steps between two rounds of gradient steps."""
+
+    gradient_steps: int = 1
+    """Gradient steps per round."""
+
+    net_arch: tuple[int, ...] = field(default=(256, 256))
+    """Hidden layer sizes, shared by the actor and each critic."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values (lists, not tuples) as stored in checkpoint metadata."""
+        values = dataclasses.asdict(self)
+        values["net_arch"] = list(self.net_arch)
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Hyperparameters:
+        """Rebuild from :meth:`to_dict` output, ignoring fields this version does not know."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        kwargs = {k: v for k, v in values.items() if k in known}
+        if "net_arch" in kwargs:
+            kwargs["net_arch"] = tuple(int(n) for n in kwargs["net_arch"])
+        return cls(**kwargs)
+
+    def replace(self, **changes: Any) -> Hyperparameters:
+        """A copy with ``changes`` applied; ``None`` values leave a field as it is."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
