@@ -57,6 +57,20 @@ class Hyperparameters:
             kwargs["net_arch"] = tuple(int(n) for n in kwargs["net_arch"])
         return cls(**kwargs)
 
+    def sb3_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``SAC(...)`` / ``TQC(...)``."""
+        return {
+            "learning_rate": self.learning_rate,
+            "buffer_size": self.buffer_size,
+            "learning_starts": self.learning_starts,
+            "batch_size": self.batch_size,
+            "tau": self.tau,
+            "gamma": self.gamma,
+            "train_freq": self.train_freq,
+            "gradient_steps": self.gradient_steps,
+            "policy_kwargs": {"net_arch": list(self.net_arch)},
+        }
+
     def replace(self, **changes: Any) -> Hyperparameters:
         """A copy with ``changes`` applied; ``None`` values leave a field as it is."""
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
