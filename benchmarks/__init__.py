@@ -1,0 +1,1 @@
+"""Measured comparisons (not tests); results in ``benchmarks/RESULTS.md``."""
