@@ -1,22 +1,64 @@
-"""The ``robot6`` command line."""
+"""The ``robot6`` command line: thin commands over the library, errors turned into exit codes.
 
-from typing import Annotated
+Exit codes: 0 done, 1 a file could not be written, 2 bad input (nothing written),
+130 / 143 stopped by Ctrl-C / SIGTERM after saving cleanly.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from robot6_sb3 import __version__
+from robot6_sb3.checkpoint import is_exact, load_checkpoint
+from robot6_sb3.discovery import checkpoint_files, find_resume_checkpoint, run_dirs
+from robot6_sb3.errors import CheckpointError, CheckpointWriteError, UsageError
+from robot6_sb3.layout import (
+    BEST_REWARD,
+    DEFAULT_CHECKPOINTS_DIR,
+    DEFAULT_RUNS_DIR,
+    EPISODE,
+    GLOBAL_STEP,
+    LATEST_NAME,
+)
+from robot6_sb3.trainer import TrainingPlan, TrainRequest, plan_training, run_training
 
 app = typer.Typer(
     name="robot6",
-    help="Train a 6-DOF PyBullet arm with Stable-Baselines3; stop at any moment and resume exactly.",
+    help="Train a 6-DOF PyBullet arm with Stable-Baselines3; stop at any moment, resume exactly.",
     no_args_is_help=True,
     rich_markup_mode="rich",
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
 )
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+CheckpointsDir = Annotated[
+    Path, typer.Option(help="Folder holding one sub-folder of checkpoints per run.")
+]
+RunsDir = Annotated[
+    Path, typer.Option(help="Folder holding one sub-folder of TensorBoard events and CSV per run.")
+]
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", markup=True)
+    return typer.Exit(code=code)
 
 
 def _print_version(value: bool) -> None:
     if value:
-        typer.echo(f"robot6-sb3 {__version__}")
+        out.print(f"robot6-sb3 {__version__}")
         raise typer.Exit()
 
 
@@ -25,11 +67,334 @@ def main(
     version: Annotated[
         bool,
         typer.Option(
-            "--version",
-            callback=_print_version,
-            is_eager=True,
-            help="Print the version and exit.",
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
         ),
     ] = False,
 ) -> None:
-    """Train a 6-DOF PyBullet arm with Stable-Baselines3; stop at any moment and resume exactly."""
+    """Train a 6-DOF PyBullet arm with Stable-Baselines3; stop at any moment, resume exactly."""
+
+
+class _StopSignals:
+    """Turns the first Ctrl-C / SIGTERM into a clean stop request; later ones only say so."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+
+    def install(self) -> None:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self._handle)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.received is None:
+            self.received = signum
+            err.print(
+                f"\n{signal.Signals(signum).name} received: stopping after this step "
+                "(the unfinished episode is discarded; saved files stay consistent)."
+            )
+        else:
+            err.print("Already stopping; waiting for the files to be closed.")
+
+    def requested(self) -> bool:
+        return self.received is not None
+
+
+def _parse_net_arch(text: str | None) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise UsageError(
+            f"--net-arch takes comma-separated layer sizes like 256,256, got {text!r}"
+        ) from None
+    return sizes
+
+
+def _resume_command(plan: TrainingPlan, latest: Path) -> str:
+    words = [
+        "robot6",
+        "train",
+        "--resume-ckpt",
+        str(latest),
+        "--episodes",
+        str(plan.request.episodes),
+    ]
+    if Path(plan.request.runs_dir) != DEFAULT_RUNS_DIR:
+        words += ["--runs-dir", str(plan.request.runs_dir)]
+    if not plan.request.replay_log:
+        words.append("--no-buffer")
+    return shlex.join(words)
+
+
+def _report_plan(plan: TrainingPlan) -> None:
+    for skipped in plan.skipped:
+        err.print(f"[RESUME] skipped {skipped.path}: {skipped.reason}")
+    if plan.resume_not_found:
+        out.print("[RESUME] Checkpoint not found, starting from scratch")
+    if plan.checkpoint is not None:
+        ckpt = plan.checkpoint
+        how = "continuing this run" if plan.continues_run else "forking a new run from it"
+        out.print(
+            f"[RESUME] Loaded {plan.source}: episode {ckpt[EPISODE]}, "
+            f"global_step {ckpt[GLOBAL_STEP]}, best_reward {ckpt[BEST_REWARD]:.4f} ({how})"
+        )
+    for notice in plan.notices:
+        out.print(f"[RESUME] {notice}")
+
+
+@app.command()
+def train(
+    episodes: Annotated[
+        int,
+        typer.Option(
+            help="The run's total number of episodes; a resumed run trains until it has this many."
+        ),
+    ] = 300,
+    env: Annotated[
+        str | None,
+        typer.Option(
+            "--env", help="Gymnasium env id (default Robot6Reach-v0; on resume, the checkpoint's)."
+        ),
+    ] = None,
+    algo: Annotated[
+        str | None,
+        typer.Option(help="Algorithm: sac or tqc (default sac; on resume, the checkpoint's)."),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            help="Random seed of a new run (default: a random one, recorded in the checkpoints)."
+        ),
+    ] = None,
+    device: Annotated[str, typer.Option(help="Where to train: auto, cpu or cuda.")] = "auto",
+    save_every: Annotated[
+        int, typer.Option(help="Write ckpt_ep_N.pth every this many completed episodes.")
+    ] = 50,
+    checkpoints_dir: CheckpointsDir = DEFAULT_CHECKPOINTS_DIR,
+    runs_dir: RunsDir = DEFAULT_RUNS_DIR,
+    learning_rate: Annotated[
+        float | None,
+        typer.Option(
+            help="Adam learning rate; a change on resume is applied to the restored optimizers."
+        ),
+    ] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Transitions per gradient step.")] = None,
+    buffer_size: Annotated[
+        int | None, typer.Option(help="Replay buffer capacity in transitions.")
+    ] = None,
+    learning_starts: Annotated[
+        int | None,
+        typer.Option(
+            help="Random-action steps before the first gradient step, counted from step 0."
+        ),
+    ] = None,
+    gamma: Annotated[float | None, typer.Option(help="Discount factor.")] = None,
+    tau: Annotated[
+        float | None, typer.Option(help="Polyak coefficient of the target critics.")
+    ] = None,
+    train_freq: Annotated[
+        int | None,
+        typer.Option(help="Env steps between gradient rounds; must divide the episode length."),
+    ] = None,
+    gradient_steps: Annotated[int | None, typer.Option(help="Gradient steps per round.")] = None,
+    net_arch: Annotated[
+        str | None,
+        typer.Option(
+            help="Hidden layer sizes of actor and critics, comma-separated, e.g. 256,256."
+        ),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option(help="Continue the newest run from its newest loadable checkpoint.")
+    ] = False,
+    resume_ckpt: Annotated[
+        Path | None,
+        typer.Option(
+            help="Continue from exactly this checkpoint (implies --resume); latest.pth continues its run, any other file forks a new run."
+        ),
+    ] = None,
+    buffer: Annotated[
+        bool,
+        typer.Option(
+            "--buffer/--no-buffer",
+            help="Log the replay buffer so that resume is exact; --no-buffer saves disk but a resumed run starts with an empty buffer.",
+        ),
+    ] = True,
+    progress: Annotated[
+        bool | None,
+        typer.Option(
+            "--progress/--no-progress",
+            help="Show a progress bar (default: when the output is a terminal).",
+        ),
+    ] = None,
+) -> None:
+    """Train a new run, or resume one, writing checkpoints, a CSV log and TensorBoard events."""
+    stop = _StopSignals()
+    stop.install()
+    try:
+        overrides = {
+            "learning_rate": learning_rate,
+            "batch_size": batch_size,
+            "buffer_size": buffer_size,
+            "learning_starts": learning_starts,
+            "gamma": gamma,
+            "tau": tau,
+            "train_freq": train_freq,
+            "gradient_steps": gradient_steps,
+            "net_arch": _parse_net_arch(net_arch),
+        }
+        request = TrainRequest(
+            episodes=episodes,
+            env_id=env,
+            algo=algo,
+            seed=seed,
+            device=device,
+            save_every=save_every,
+            checkpoints_dir=checkpoints_dir,
+            runs_dir=runs_dir,
+            overrides={k: v for k, v in overrides.items() if v is not None},
+            replay_log=buffer,
+            resume=resume or resume_ckpt is not None,
+            resume_ckpt=resume_ckpt,
+        )
+        plan = plan_training(request)
+        _report_plan(plan)
+        if plan.start_episode >= episodes:
+            out.print(
+                f"The checkpoint already has {plan.start_episode} of {episodes} episodes; "
+                f"nothing to do (pass --episodes N with N > {plan.start_episode} to train further)."
+            )
+            return
+        show_progress = sys.stdout.isatty() if progress is None else progress
+        started = time.monotonic()
+        result = run_training(plan, should_stop=stop.requested, progress_bar=show_progress)
+    except UsageError as exc:
+        raise _fail(str(exc), 2) from None
+    except CheckpointWriteError as exc:
+        raise _fail(
+            f"training stopped because a file could not be written: {exc}. The last complete "
+            "checkpoint is intact; free space or fix permissions, then resume.",
+            1,
+        ) from None
+    latest = result.paths.checkpoint_dir / LATEST_NAME
+    minutes = (time.monotonic() - started) / 60
+    summary = (
+        f"run {result.paths.name}: {result.episodes} episodes, global_step {result.global_step}, "
+        f"best_reward {result.best_reward:.4f} ({minutes:.1f} min)\n"
+        f"  checkpoints: {result.paths.checkpoint_dir}\n  logs: {result.paths.log_dir}"
+    )
+    if result.stopped_early and stop.received is not None:
+        out.print(f"Stopped: {summary}")
+        if latest.exists():
+            out.print(f"Resume with:\n  {_resume_command(plan, latest)}")
+        else:
+            out.print("No episode was completed, so nothing was saved.")
+        raise typer.Exit(code=128 + stop.received)
+    out.print(f"Done: {summary}")
+
+
+def _describe_file(path: Path) -> dict[str, Any]:
+    stat = path.stat()
+    entry: dict[str, Any] = {
+        "path": str(path),
+        "file": path.name,
+        "size_bytes": stat.st_size,
+        "age_seconds": round(time.time() - stat.st_mtime, 1),
+    }
+    try:
+        checkpoint = load_checkpoint(path)
+    except CheckpointError as exc:
+        entry["error"] = str(exc)
+        return entry
+    entry.update(
+        episode=checkpoint[EPISODE],
+        global_step=checkpoint[GLOBAL_STEP],
+        best_reward=checkpoint[BEST_REWARD],
+        exact=is_exact(checkpoint),
+        parent=(checkpoint["metadata"].get("parent") or {}).get("run"),
+    )
+    return entry
+
+
+def _human_size(size: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+def _human_age(seconds: float) -> str:
+    for unit, length in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= length:
+            return f"{seconds / length:.0f} {unit} ago"
+    return f"{seconds:.0f} s ago"
+
+
+@app.command("list-checkpoints")
+def list_checkpoints(
+    checkpoints_dir: CheckpointsDir = DEFAULT_CHECKPOINTS_DIR,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")
+    ] = False,
+) -> None:
+    """List every run's checkpoints and mark the one `robot6 train --resume` would pick."""
+    choice = find_resume_checkpoint(checkpoints_dir)
+    pick = choice.path.resolve() if choice.path else None
+    runs = []
+    for run_dir in run_dirs(checkpoints_dir):
+        files = [_describe_file(path) for path in checkpoint_files(run_dir)]
+        for entry in files:
+            entry["resume_pick"] = pick is not None and Path(entry["path"]).resolve() == pick
+        runs.append({"run": run_dir.name, "path": str(run_dir), "files": files})
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "checkpoints_dir": str(checkpoints_dir),
+                    "resume_pick": str(choice.path) if choice.path else None,
+                    "runs": runs,
+                },
+                indent=2,
+            )
+        )
+        return
+    if not any(run["files"] for run in runs):
+        out.print(f"No checkpoints in {checkpoints_dir}/ yet; start a run with: robot6 train")
+        return
+    table = Table(title=f"Checkpoints in {checkpoints_dir}/", title_justify="left")
+    for column in ("run", "file", "episode", "global_step", "best_reward", "size", "age", "exact"):
+        table.add_column(
+            column,
+            justify="right"
+            if column in ("episode", "global_step", "best_reward", "size")
+            else "left",
+        )
+    for run in runs:
+        for entry in run["files"]:
+            name = entry["file"] + ("  <- --resume" if entry["resume_pick"] else "")
+            if "error" in entry:
+                table.add_row(
+                    run["run"],
+                    name,
+                    "-",
+                    "-",
+                    "-",
+                    _human_size(entry["size_bytes"]),
+                    _human_age(entry["age_seconds"]),
+                    f"[red]unreadable: {entry['error']}[/]",
+                )
+                continue
+            exact = "yes" if entry["exact"] else "no (no buffer)"
+            table.add_row(
+                run["run"],
+                name,
+                str(entry["episode"]),
+                str(entry["global_step"]),
+                f"{entry['best_reward']:.4f}",
+                _human_size(entry["size_bytes"]),
+                _human_age(entry["age_seconds"]),
+                exact,
+            )
+    out.print(table)
+    if choice.path is None:
+        out.print("Nothing loadable: robot6 train --resume would start from scratch.")

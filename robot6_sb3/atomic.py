@@ -1,0 +1,101 @@
+"""Atomic file writes: a reader sees the old file or the new one, never a mix (SPEC 7).
+
+Every file the product writes goes through here: the bytes land in a temporary file in the
+same folder, are flushed and fsynced, the temporary file replaces the target with
+``os.replace``, and the folder is fsynced so the rename itself survives a power cut.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from robot6_sb3.errors import CheckpointWriteError
+
+TEMP_PREFIX = ".tmp-"
+"""Temporary files start with this, so a crash's leftovers are easy to recognise and remove."""
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename or unlink in ``directory`` durable."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _temp_file_beside(path: Path) -> Iterator[Path]:
+    """A fresh temporary path in ``path``'s folder, removed again unless it was renamed away."""
+    fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX + path.name + ".", dir=path.parent)
+    os.close(fd)
+    temp_path = Path(temp)
+    try:
+        yield temp_path
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp_path.unlink()
+
+
+def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Write ``path`` atomically; ``write`` receives the open temporary file.
+
+    :param path: the file to create or replace
+    :param write: writes the whole content to the binary file it is given
+    :raises CheckpointWriteError: when the disk is full, the folder is read-only or access is
+        denied; the previous ``path`` (if any) is then untouched and no temporary file remains.
+    """
+    path = Path(path)
+    try:
+        with _temp_file_beside(path) as temp:
+            with open(temp, "wb") as handle:
+                write(handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, path)
+        fsync_dir(path.parent)
+    except OSError as exc:
+        raise CheckpointWriteError(f"could not write {path}: {exc.strerror or exc}") from exc
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_write`)."""
+    atomic_write(path, lambda handle: handle.write(data))
+
+
+def atomic_link(source: Path, target: Path) -> None:
+    """Make ``target`` an atomic copy of ``source`` (a hard link where the filesystem allows).
+
+    ``source`` is replaced later by a new inode (``os.replace``), so the link keeps its own
+    content: no second serialisation and no extra disk space for identical checkpoints.
+    """
+    source, target = Path(source), Path(target)
+    try:
+        with _temp_file_beside(target) as temp:
+            temp.unlink()
+            try:
+                os.link(source, temp)
+            except OSError:
+                shutil.copyfile(source, temp)
+                with open(temp, "rb+") as handle:
+                    os.fsync(handle.fileno())
+            os.replace(temp, target)
+        fsync_dir(target.parent)
+    except OSError as exc:
+        raise CheckpointWriteError(f"could not write {target}: {exc.strerror or exc}") from exc
+
+
+def remove_temp_files(directory: Path) -> list[Path]:
+    """Delete temporary files a crash left in ``directory``; returns what was removed."""
+    removed = []
+    for leftover in Path(directory).glob(TEMP_PREFIX + "*"):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
+            removed.append(leftover)
+    return removed

@@ -1,0 +1,269 @@
+"""SB3 callbacks that act once per episode: checkpoints, the CSV log, TensorBoard scalars.
+
+They work in any SB3 off-policy script (``model.learn(..., callback=[...])``) with a
+``Monitor``-wrapped env. An episode's end is seen in ``_on_step`` (``self.locals["dones"]``),
+but its files are written at the next *consistent point*: the start of the next rollout, or
+the end of training. By then SB3 has stored the episode's last transition in the replay
+buffer and done the gradient step that follows it (``collect_rollouts`` calls ``on_step``
+before both), so a checkpoint holds exactly the state an uninterrupted run would continue
+from.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stable_baselines3.common.callbacks import BaseCallback
+
+from robot6_sb3.atomic import atomic_link, remove_temp_files
+from robot6_sb3.checkpoint import Progress, build_checkpoint, save_checkpoint
+from robot6_sb3.layout import (
+    BEST_NAME,
+    CSV_COLUMNS,
+    ENV_STATE,
+    LATEST_NAME,
+    REPLAY,
+    RNG_STATE,
+    periodic_name,
+)
+from robot6_sb3.replay_log import ReplayLog, extend_lineage, lineage_size, rows_since
+from robot6_sb3.rng import capture_rng
+
+
+@dataclass(frozen=True)
+class EpisodeRecord:
+    """One finished episode, as the CSV and TensorBoard report it."""
+
+    episode: int
+    """0-based index over the whole run."""
+    global_step: int
+    """SB3's ``num_timesteps`` at the episode's last step."""
+    reward: float
+    length: int
+    success: bool | None
+    distance: float | None
+    """Final distance to the target in meters, when the env reports ``info["distance"]``."""
+
+    def csv_row(self) -> list[Any]:
+        success = "" if self.success is None else int(self.success)
+        distance = "" if self.distance is None else self.distance
+        return [self.episode, self.global_step, self.reward, self.length, success, distance]
+
+
+class EpisodeEndCallback(BaseCallback):
+    """Base class: finds episode ends and hands them to :meth:`_on_episodes_complete` at the
+    next consistent point.
+
+    :param start_episode: index of the first episode this callback sees (continues a run)
+    :param verbose: verbosity level: 0 no output, 1 info messages
+    """
+
+    def __init__(self, start_episode: int = 0, verbose: int = 0) -> None:
+        super().__init__(verbose)
+        self.start_episode = start_episode
+        self.episodes_seen = 0
+        self._pending: list[EpisodeRecord] = []
+
+    def _on_step(self) -> bool:
+        for index, done in enumerate(self.locals["dones"]):
+            if done:
+                record = self._record(self.locals["infos"][index])
+                self.episodes_seen += 1
+                self._pending.append(record)
+                self._on_episode_end(record)
+        return True
+
+    def _record(self, info: dict[str, Any]) -> EpisodeRecord:
+        episode = info.get("episode")
+        if episode is None:
+            raise RuntimeError(
+                f"{type(self).__name__} needs the env wrapped in stable_baselines3's Monitor "
+                "(info['episode'] is missing at an episode end)"
+            )
+        success = info.get("is_success")
+        distance = info.get("distance")
+        return EpisodeRecord(
+            episode=self.start_episode + self.episodes_seen,
+            global_step=int(self.num_timesteps),
+            reward=float(episode["r"]),
+            length=int(episode["l"]),
+            success=None if success is None else bool(success),
+            distance=None if distance is None else float(distance),
+        )
+
+    def _on_rollout_start(self) -> None:
+        self._complete_pending()
+
+    def _on_training_end(self) -> None:
+        # learn() also ends when a callback stops it mid-step; then the episode's last
+        # transition never reached the buffer and its episode is not complete.
+        if all(self.model._last_episode_starts):
+            self._complete_pending()
+        self._pending.clear()
+
+    def _complete_pending(self) -> None:
+        if self._pending:
+            records, self._pending = self._pending, []
+            self._on_episodes_complete(records)
+
+    def _on_episode_end(self, record: EpisodeRecord) -> None:
+        """Called in ``on_step`` when an episode ends (before its consistent point)."""
+
+    def _on_episodes_complete(self, records: list[EpisodeRecord]) -> None:
+        """Called at the consistent point after the episodes in ``records`` ended."""
+
+
+class CSVLoggerCallback(EpisodeEndCallback):
+    """Appends one row per episode (``episode,global_step,episode_reward,...``) to a CSV file,
+    flushed and fsynced per row so the file never lags the checkpoint written after it.
+
+    :param csv_path: the CSV file; created with a header when missing or empty
+    :param start_episode: index of the first episode this callback sees
+    :param verbose: verbosity level
+    """
+
+    def __init__(self, csv_path: Path, start_episode: int = 0, verbose: int = 0) -> None:
+        super().__init__(start_episode, verbose)
+        self.csv_path = Path(csv_path)
+        self._file: Any = None
+
+    def _init_callback(self) -> None:
+        self.csv_path.parent.mkdir(parents=True, exist_ok=True)
+        new = not self.csv_path.exists() or self.csv_path.stat().st_size == 0
+        self._file = open(self.csv_path, "a", newline="")  # noqa: SIM115 (open for the whole run)
+        self._writer = csv.writer(self._file)
+        if new:
+            self._writer.writerow(CSV_COLUMNS)
+            self._sync()
+
+    def _on_episodes_complete(self, records: list[EpisodeRecord]) -> None:
+        self._writer.writerows(record.csv_row() for record in records)
+        self._sync()
+
+    def _sync(self) -> None:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def _on_training_end(self) -> None:
+        super()._on_training_end()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class TensorBoardEpisodeCallback(EpisodeEndCallback):
+    """Records each episode's reward, length, success and final distance through SB3's
+    logger (``episode/*``); they are written with SB3's own dump at that episode's
+    ``global_step`` (use ``log_interval=1`` to get every episode)."""
+
+    def _on_episode_end(self, record: EpisodeRecord) -> None:
+        self.logger.record("episode/reward", record.reward)
+        self.logger.record("episode/length", record.length)
+        if record.success is not None:
+            self.logger.record("episode/success", float(record.success))
+        if record.distance is not None:
+            self.logger.record("episode/final_distance", record.distance)
+
+
+class EpisodeCheckpointCallback(EpisodeEndCallback):
+    """Writes ``latest.pth`` after every episode, ``best.pth`` when an episode beats the best
+    reward so far, and ``ckpt_ep_N.pth`` every ``save_freq`` completed episodes.
+
+    With a ``replay_log``, each save first appends the transitions added since the previous
+    save, and the checkpoint records the replay lineage, RNG states and env state, so that a
+    resume continues bitwise like the uninterrupted run.
+
+    :param save_path: the run's checkpoint folder
+    :param save_freq: completed episodes between two ``ckpt_ep_N.pth`` files
+    :param metadata: stored in every checkpoint (algo, env, hyperparameters, run name, ...)
+    :param best_reward: best episode reward so far (``-inf`` for a new run)
+    :param start_episode: episodes completed before this callback starts
+    :param replay_log: the run's transition log, or ``None`` to save no buffer (not exact)
+    :param lineage: replay ranges covering the transitions before this callback starts
+    :param on_save: called with each saved file's path (for ``--keep-last`` style pruning)
+    :param verbose: verbosity level
+    """
+
+    def __init__(
+        self,
+        save_path: Path,
+        save_freq: int = 50,
+        metadata: dict[str, Any] | None = None,
+        best_reward: float = -math.inf,
+        start_episode: int = 0,
+        replay_log: ReplayLog | None = None,
+        lineage: list[dict[str, Any]] | None = None,
+        on_save: Callable[[Path], None] | None = None,
+        verbose: int = 0,
+    ) -> None:
+        super().__init__(start_episode, verbose)
+        if save_freq < 1:
+            raise ValueError(f"save_freq must be >= 1, got {save_freq}")
+        self.save_path = Path(save_path)
+        self.save_freq = save_freq
+        self.metadata = metadata or {}
+        self.best_reward = best_reward
+        self.replay_log = replay_log
+        self.lineage = list(lineage or [])
+        self.on_save = on_save
+        self.last_saved_episode = start_episode
+        self._saved_steps: int | None = None
+
+    def _init_callback(self) -> None:
+        self.save_path.mkdir(parents=True, exist_ok=True)
+        remove_temp_files(self.save_path)
+        self._saved_steps = int(self.model.num_timesteps)
+
+    def _on_episodes_complete(self, records: list[EpisodeRecord]) -> None:
+        episode = records[-1].episode + 1
+        improved = max(record.reward for record in records) > self.best_reward
+        self.best_reward = max(self.best_reward, *(record.reward for record in records))
+        latest = self.save_path / LATEST_NAME
+        save_checkpoint(self._snapshot(episode), latest)
+        written = [latest]
+        if improved:
+            written.append(self.save_path / BEST_NAME)
+        periodic = [r.episode + 1 for r in records if (r.episode + 1) % self.save_freq == 0]
+        written.extend(self.save_path / periodic_name(n) for n in periodic)
+        for target in written[1:]:
+            atomic_link(latest, target)
+        self.last_saved_episode = episode
+        if self.on_save is not None:
+            for path in written:
+                self.on_save(path)
+
+    def _snapshot(self, episode: int) -> dict[str, Any]:
+        progress = Progress(episode, int(self.num_timesteps), self.best_reward)
+        extra: dict[str, Any] = {
+            RNG_STATE: capture_rng(self.model.action_space, cuda=self.model.device.type == "cuda"),
+            REPLAY: None,
+        }
+        env = self.training_env.envs[0] if hasattr(self.training_env, "envs") else None
+        if env is not None and hasattr(env.unwrapped, "get_state"):
+            extra[ENV_STATE] = env.unwrapped.get_state()
+        if self.replay_log is not None:
+            extra[REPLAY] = {"lineage": self._append_replay()}
+        return build_checkpoint(self.model, progress, self.metadata, extra)
+
+    def _append_replay(self) -> list[dict[str, Any]]:
+        assert self.replay_log is not None and self._saved_steps is not None
+        new = int(self.num_timesteps) - self._saved_steps
+        count = lineage_size(self.lineage)
+        buffer = self.model.replay_buffer
+        if (count + new) % buffer.buffer_size != buffer.pos:
+            raise RuntimeError(
+                f"the replay buffer is at position {buffer.pos}, which does not follow "
+                f"{count + new} logged transitions; was it changed outside learn()?"
+            )
+        if new:
+            rows = rows_since(buffer, count + new, new)
+            self.replay_log.append(count, rows)
+            self.lineage = extend_lineage(self.lineage, self.replay_log.run_name, count + new)
+        self._saved_steps = int(self.num_timesteps)
+        return self.lineage

@@ -1,0 +1,144 @@
+"""Where a run's files live and what the checkpoint keys are called (SPEC sections 4-5).
+
+This module is the single place that spells these names; every other module imports them.
+
+::
+
+    checkpoints/<run>/latest.pth        rewritten after every episode
+    checkpoints/<run>/best.pth          rewritten when an episode beats best_reward
+    checkpoints/<run>/ckpt_ep_N.pth     every ``save_every`` completed episodes
+    checkpoints/<run>/replay/           append-only transition log (exact resume)
+    runs/<run>/events.out.tfevents.*    TensorBoard
+    runs/<run>/training.csv             one row per episode
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+LATEST_NAME = "latest.pth"
+BEST_NAME = "best.pth"
+PERIODIC_PREFIX = "ckpt_ep_"
+PERIODIC_RE = re.compile(r"^ckpt_ep_(\d+)\.pth$")
+REPLAY_DIR_NAME = "replay"
+LOCK_NAME = ".lock"
+CSV_NAME = "training.csv"
+
+DEFAULT_CHECKPOINTS_DIR = Path("checkpoints")
+DEFAULT_RUNS_DIR = Path("runs")
+
+RUN_TIME_FORMAT = "%Y%m%d-%H%M%S"
+RUN_NAME_RE = re.compile(r"^(?P<algo>[a-z0-9]+)_(?P<stamp>\d{8}-\d{6})$")
+
+CSV_COLUMNS = ("episode", "global_step", "episode_reward", "episode_length", "success", "distance")
+"""The first three are the documented ones; the rest follow them (SPEC 4)."""
+
+# The twelve documented checkpoint keys (SPEC 5).
+POLICY = "policy"
+Q1 = "q1"
+Q2 = "q2"
+Q1_TARGET = "q1_target"
+Q2_TARGET = "q2_target"
+POLICY_OPT = "policy_opt"
+Q_OPT = "q_opt"
+ALPHA_OPT = "alpha_opt"
+LOG_ALPHA = "log_alpha"
+GLOBAL_STEP = "global_step"
+EPISODE = "episode"
+BEST_REWARD = "best_reward"
+
+STATE_DICT_KEYS = (POLICY, Q1, Q2, Q1_TARGET, Q2_TARGET, POLICY_OPT, Q_OPT, ALPHA_OPT)
+REQUIRED_KEYS = (*STATE_DICT_KEYS, LOG_ALPHA, GLOBAL_STEP, EPISODE, BEST_REWARD)
+
+# Beyond the twelve: what describes the run and what exact resume needs.
+METADATA = "metadata"
+TRAINING_STATE = "training_state"
+RNG_STATE = "rng_state"
+ENV_STATE = "env_state"
+REPLAY = "replay"
+
+FORMAT_VERSION = 1
+
+
+def periodic_name(episode: int) -> str:
+    """File name of the periodic checkpoint taken when ``episode`` episodes are complete."""
+    return f"{PERIODIC_PREFIX}{episode}.pth"
+
+
+def periodic_episode(name: str) -> int | None:
+    """The N of ``ckpt_ep_N.pth``, or ``None`` for any other name."""
+    match = PERIODIC_RE.match(name)
+    return int(match.group(1)) if match else None
+
+
+def run_time(name: str) -> datetime | None:
+    """The start time encoded in a run name, or ``None`` if ``name`` is not a run name."""
+    match = RUN_NAME_RE.match(name)
+    if not match:
+        return None
+    try:
+        return datetime.strptime(match.group("stamp"), RUN_TIME_FORMAT)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """The folders of one run."""
+
+    name: str
+    checkpoint_dir: Path
+    log_dir: Path
+
+    @classmethod
+    def of(cls, name: str, checkpoints_dir: Path, runs_dir: Path) -> RunPaths:
+        return cls(name, Path(checkpoints_dir) / name, Path(runs_dir) / name)
+
+    @property
+    def latest(self) -> Path:
+        return self.checkpoint_dir / LATEST_NAME
+
+    @property
+    def best(self) -> Path:
+        return self.checkpoint_dir / BEST_NAME
+
+    def periodic(self, episode: int) -> Path:
+        return self.checkpoint_dir / periodic_name(episode)
+
+    @property
+    def replay_dir(self) -> Path:
+        return self.checkpoint_dir / REPLAY_DIR_NAME
+
+    @property
+    def lock(self) -> Path:
+        return self.checkpoint_dir / LOCK_NAME
+
+    @property
+    def csv(self) -> Path:
+        return self.log_dir / CSV_NAME
+
+
+def create_run(algo: str, checkpoints_dir: Path, runs_dir: Path, now: datetime) -> RunPaths:
+    """Create the folders of a new run named ``<algo>_YYYYMMDD-HHMMSS`` after ``now``.
+
+    A name some folder already has is never reused: the time moves on by whole seconds until
+    the checkpoint folder can be created exclusively (two processes starting in the same
+    second get different names). Bumping the time instead of adding a suffix keeps every name
+    in one format, so run names still sort by time.
+    """
+    stamp = now.replace(microsecond=0)
+    Path(checkpoints_dir).mkdir(parents=True, exist_ok=True)
+    while True:
+        paths = RunPaths.of(f"{algo}_{stamp.strftime(RUN_TIME_FORMAT)}", checkpoints_dir, runs_dir)
+        if not paths.log_dir.exists():
+            try:
+                paths.checkpoint_dir.mkdir()
+            except FileExistsError:
+                pass
+            else:
+                paths.log_dir.mkdir(parents=True, exist_ok=True)
+                return paths
+        stamp += timedelta(seconds=1)
