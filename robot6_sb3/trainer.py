@@ -88,6 +88,8 @@ class TrainRequest:
     runs_dir: Path = DEFAULT_RUNS_DIR
     overrides: dict[str, Any] = field(default_factory=dict)
     """Hyperparameters given explicitly (field name -> value)."""
+    threads: int = 1
+    """PyTorch CPU threads; small nets train fastest on one (see benchmarks/RESULTS.md)."""
     replay_log: bool = True
     """Keep the transition log that makes resume exact (``--no-buffer`` turns it off)."""
     resume: bool = False
@@ -127,6 +129,8 @@ class TrainingResult:
     best_reward: float
     stopped_early: bool
     """True when ``should_stop`` ended training before the episode count was reached."""
+    model: OffPolicyAlgorithm
+    """The trained model (its env is closed)."""
 
 
 def _choose_device(device: str) -> str:
@@ -143,6 +147,8 @@ def _choose_device(device: str) -> str:
 def _check_request(request: TrainRequest) -> None:
     if request.episodes < 1:
         raise UsageError(f"--episodes must be at least 1, got {request.episodes}")
+    if request.threads < 1:
+        raise UsageError(f"--threads must be at least 1, got {request.threads}")
     if request.save_every < 1:
         raise UsageError(f"--save-every must be at least 1, got {request.save_every}")
     if request.algo is not None and request.algo not in ALGORITHMS:
@@ -370,6 +376,28 @@ def build_model(plan: TrainingPlan, env: DummyVecEnv, device: str) -> OffPolicyA
     )
 
 
+def model_from_checkpoint(checkpoint: Checkpoint, device: str = "cpu") -> OffPolicyAlgorithm:
+    """A SAC/TQC model with the checkpoint's weights, for evaluation or export (not for
+    resuming: its replay buffer is minimal and its env is a fresh one)."""
+    metadata = checkpoint[METADATA]
+    if metadata["algo"] not in ALGORITHMS:
+        raise IncompatibleCheckpointError(f"the checkpoint's algo {metadata['algo']!r} is unknown")
+    if metadata["env_id"] not in gym.registry:
+        raise IncompatibleCheckpointError(
+            f"the checkpoint's env {metadata['env_id']!r} is not a registered env"
+        )
+    env_id = metadata["env_id"]
+    hyperparameters = Hyperparameters.from_dict(metadata["hyperparameters"]).replace(
+        buffer_size=_max_episode_steps(env_id)
+    )
+    env = make_env(env_id, metadata["env_kwargs"])
+    model = ALGORITHMS[metadata["algo"]](
+        "MlpPolicy", env, device=_choose_device(device), verbose=0, **hyperparameters.sb3_kwargs()
+    )
+    apply_checkpoint(model, checkpoint)
+    return model
+
+
 def _tensorboard_logger(log_dir: Path, purge_step: int | None) -> Logger:
     """SB3's logger writing TensorBoard events directly into ``log_dir`` (no ``SAC_1``)."""
     output = TensorBoardOutputFormat(str(log_dir))
@@ -448,8 +476,15 @@ def run_training(
     plan: TrainingPlan,
     should_stop: Callable[[], bool] = lambda: False,
     progress_bar: bool = False,
+    callbacks: list[BaseCallback] | None = None,
 ) -> TrainingResult:
     """Train until the run has ``plan.request.episodes`` episodes or ``should_stop()``.
+
+    :param plan: from :func:`plan_training`
+    :param should_stop: polled every env step; true ends training cleanly (the unfinished
+        episode is discarded, every file stays consistent with ``latest.pth``)
+    :param progress_bar: show SB3's progress bar
+    :param callbacks: further SB3 callbacks, run after the run's own ones
 
     :raises CheckpointWriteError: when a file cannot be written (disk full, read-only, ...)
     :raises RunLockedError: when another process is writing the run
@@ -463,10 +498,13 @@ def run_training(
             f"{request.episodes}; pass --episodes N with N > {start_episode} to train further"
         )
     paths = _prepare_run_folders(plan)
+    torch.set_num_threads(request.threads)
     with RunLock(paths.lock):
         env = make_env(plan.env_id, plan.env_kwargs)
         try:
-            return _train_in_run(plan, paths, env, device, should_stop, progress_bar)
+            return _train_in_run(
+                plan, paths, env, device, should_stop, progress_bar, callbacks or []
+            )
         finally:
             env.close()
 
@@ -478,6 +516,7 @@ def _train_in_run(
     device: str,
     should_stop: Callable[[], bool],
     progress_bar: bool,
+    extra_callbacks: list[BaseCallback],
 ) -> TrainingResult:
     request = plan.request
     checkpoint = plan.checkpoint
@@ -514,6 +553,7 @@ def _train_in_run(
             CSVLoggerCallback(paths.csv, start_episode=start_episode),
             TensorBoardEpisodeCallback(start_episode=start_episode),
             saver,
+            *extra_callbacks,
         ]
     )
     remaining = (request.episodes - start_episode) * plan.max_episode_steps
@@ -533,4 +573,5 @@ def _train_in_run(
         global_step=int(model.num_timesteps),
         best_reward=saver.best_reward,
         stopped_early=stopper.stopped,
+        model=model,
     )

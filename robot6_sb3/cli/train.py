@@ -1,8 +1,4 @@
-"""The ``robot6`` command line: thin commands over the library, errors turned into exit codes.
-
-Exit codes: 0 done, 1 a file could not be written, 2 bad input (nothing written),
-130 / 143 stopped by Ctrl-C / SIGTERM after saving cleanly.
-"""
+"""``robot6 train`` and ``robot6 list-checkpoints``."""
 
 from __future__ import annotations
 
@@ -15,13 +11,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from robot6_sb3 import __version__
 from robot6_sb3.checkpoint import is_exact, load_checkpoint
+from robot6_sb3.cli.app import CheckpointsDir, RunsDir, app, err, errors_to_exit_codes, out, shown
 from robot6_sb3.discovery import checkpoint_files, find_resume_checkpoint, run_dirs
-from robot6_sb3.errors import CheckpointError, CheckpointWriteError, UsageError
+from robot6_sb3.errors import CheckpointError, UsageError
 from robot6_sb3.layout import (
     BEST_REWARD,
     DEFAULT_CHECKPOINTS_DIR,
@@ -31,47 +26,6 @@ from robot6_sb3.layout import (
     LATEST_NAME,
 )
 from robot6_sb3.trainer import TrainingPlan, TrainRequest, plan_training, run_training
-
-app = typer.Typer(
-    name="robot6",
-    help="Train a 6-DOF PyBullet arm with Stable-Baselines3; stop at any moment, resume exactly.",
-    no_args_is_help=True,
-    rich_markup_mode="rich",
-    pretty_exceptions_show_locals=False,
-    add_completion=False,
-)
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-CheckpointsDir = Annotated[
-    Path, typer.Option(help="Folder holding one sub-folder of checkpoints per run.")
-]
-RunsDir = Annotated[
-    Path, typer.Option(help="Folder holding one sub-folder of TensorBoard events and CSV per run.")
-]
-
-
-def _fail(message: str, code: int) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", markup=True)
-    return typer.Exit(code=code)
-
-
-def _print_version(value: bool) -> None:
-    if value:
-        out.print(f"robot6-sb3 {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def main(
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
-        ),
-    ] = False,
-) -> None:
-    """Train a 6-DOF PyBullet arm with Stable-Baselines3; stop at any moment, resume exactly."""
 
 
 class _StopSignals:
@@ -115,7 +69,7 @@ def _resume_command(plan: TrainingPlan, latest: Path) -> str:
         "robot6",
         "train",
         "--resume-ckpt",
-        str(latest),
+        shown(latest),
         "--episodes",
         str(plan.request.episodes),
     ]
@@ -167,6 +121,9 @@ def train(
         ),
     ] = None,
     device: Annotated[str, typer.Option(help="Where to train: auto, cpu or cuda.")] = "auto",
+    threads: Annotated[
+        int, typer.Option(help="PyTorch CPU threads; one is fastest for small nets on few cores.")
+    ] = 1,
     save_every: Annotated[
         int, typer.Option(help="Write ckpt_ep_N.pth every this many completed episodes.")
     ] = 50,
@@ -230,7 +187,7 @@ def train(
     """Train a new run, or resume one, writing checkpoints, a CSV log and TensorBoard events."""
     stop = _StopSignals()
     stop.install()
-    try:
+    with errors_to_exit_codes():
         overrides = {
             "learning_rate": learning_rate,
             "batch_size": batch_size,
@@ -248,6 +205,7 @@ def train(
             algo=algo,
             seed=seed,
             device=device,
+            threads=threads,
             save_every=save_every,
             checkpoints_dir=checkpoints_dir,
             runs_dir=runs_dir,
@@ -267,20 +225,12 @@ def train(
         show_progress = sys.stdout.isatty() if progress is None else progress
         started = time.monotonic()
         result = run_training(plan, should_stop=stop.requested, progress_bar=show_progress)
-    except UsageError as exc:
-        raise _fail(str(exc), 2) from None
-    except CheckpointWriteError as exc:
-        raise _fail(
-            f"training stopped because a file could not be written: {exc}. The last complete "
-            "checkpoint is intact; free space or fix permissions, then resume.",
-            1,
-        ) from None
     latest = result.paths.checkpoint_dir / LATEST_NAME
     minutes = (time.monotonic() - started) / 60
     summary = (
         f"run {result.paths.name}: {result.episodes} episodes, global_step {result.global_step}, "
         f"best_reward {result.best_reward:.4f} ({minutes:.1f} min)\n"
-        f"  checkpoints: {result.paths.checkpoint_dir}\n  logs: {result.paths.log_dir}"
+        f"  checkpoints: {shown(result.paths.checkpoint_dir)}\n  logs: {shown(result.paths.log_dir)}"
     )
     if result.stopped_early and stop.received is not None:
         out.print(f"Stopped: {summary}")

@@ -1,0 +1,123 @@
+"""``robot6 train``: the files a run writes, their content, and the messages."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from robot6_sb3.layout import REQUIRED_KEYS, STATE_DICT_KEYS
+from robot6_sb3.trainer import TrainRequest, plan_training, run_training
+from tests.helpers import TINY, load, only_run
+
+
+def test_new_run_writes_the_documented_layout(robot6, workdir: Path) -> None:
+    result = robot6("train", "--episodes", "3", "--save-every", "2", *TINY)
+
+    assert result.exit_code == 0, result.output
+    run = only_run(workdir / "checkpoints")
+    assert run.name.startswith("sac_") and len(run.name) == len("sac_20251201-135028")
+    assert sorted(p.name for p in run.iterdir() if p.is_file()) == [
+        ".lock",
+        "best.pth",
+        "ckpt_ep_2.pth",
+        "latest.pth",
+    ]
+    logs = workdir / "runs" / run.name
+    assert (logs / "training.csv").exists()
+    assert [p.name for p in logs.iterdir() if p.name.startswith("events.out.tfevents.")]
+    assert not [p for p in logs.iterdir() if p.is_dir()], "no SAC_1 style subfolder"
+    assert f"Done: run {run.name}: 3 episodes, global_step 150" in result.stdout
+
+
+def test_csv_has_one_row_per_episode(robot6, workdir: Path) -> None:
+    robot6("train", "--episodes", "3", *TINY)
+
+    run = only_run(workdir / "runs")
+    with open(run / "training.csv", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0][:3] == ["episode", "global_step", "episode_reward"]
+    assert [(r[0], r[1]) for r in rows[1:]] == [("0", "50"), ("1", "100"), ("2", "150")]
+    assert all(float(r[2]) < 0 for r in rows[1:]), "dense reward is a negative distance"
+    assert [r[3] for r in rows[1:]] == ["50", "50", "50"]
+
+
+def test_checkpoints_hold_the_twelve_keys_of_the_trained_model(workdir: Path) -> None:
+    request = TrainRequest(episodes=3, save_every=2, seed=3, overrides=_tiny_overrides())
+    result = run_training(plan_training(request))
+    model = result.model
+
+    latest = load(result.paths.latest)
+    for key in REQUIRED_KEYS:
+        assert key in latest
+    for key in STATE_DICT_KEYS:
+        assert isinstance(latest[key], dict)
+    assert isinstance(latest["global_step"], int) and latest["global_step"] == 150
+    assert isinstance(latest["episode"], int) and latest["episode"] == 3
+    assert isinstance(latest["best_reward"], float) and math.isfinite(latest["best_reward"])
+    critics = {
+        "q1": model.critic.qf0,
+        "q2": model.critic.qf1,
+        "q1_target": model.critic_target.qf0,
+        "q2_target": model.critic_target.qf1,
+        "policy": model.actor,
+    }
+    for key, module in critics.items():
+        for name, tensor in module.state_dict().items():
+            assert torch.equal(latest[key][name], tensor), f"{key}.{name}"
+    assert torch.equal(latest["log_alpha"], model.log_ent_coef.detach())
+    assert (
+        latest["policy_opt"]["state"][0]["step"]
+        == model.actor.optimizer.state_dict()["state"][0]["step"]
+    )
+    periodic = load(result.paths.periodic(2))
+    assert periodic["episode"] == 2 and periodic["global_step"] == 100
+    assert latest["metadata"]["hyperparameters"]["net_arch"] == [32, 32]
+
+
+def test_best_is_the_checkpoint_of_the_best_episode(robot6, workdir: Path) -> None:
+    robot6("train", "--episodes", "4", *TINY)
+
+    run = only_run(workdir / "checkpoints")
+    with open(workdir / "runs" / run.name / "training.csv", newline="") as handle:
+        rewards = [float(row["episode_reward"]) for row in csv.DictReader(handle)]
+    best = load(run / "best.pth")
+    best_episode = rewards.index(max(rewards))
+    assert best["best_reward"] == max(rewards)
+    assert best["episode"] == best_episode + 1
+    assert load(run / "latest.pth")["best_reward"] == max(rewards)
+
+
+def test_tqc_run_writes_the_same_layout_and_resumes(robot6, workdir: Path) -> None:
+    assert robot6("train", "--algo", "tqc", "--episodes", "2", *TINY).exit_code == 0
+    run = only_run(workdir / "checkpoints")
+    assert run.name.startswith("tqc_")
+    first = load(run / "latest.pth")
+    assert first["metadata"]["algo"] == "tqc"
+
+    result = robot6("train", "--resume", "--episodes", "3", *TINY)
+
+    assert result.exit_code == 0, result.output
+    assert only_run(workdir / "checkpoints") == run
+    assert load(run / "latest.pth")["episode"] == 3
+
+
+def _tiny_overrides() -> dict:
+    return {"net_arch": (32, 32), "batch_size": 32, "learning_starts": 60, "buffer_size": 10000}
+
+
+@pytest.mark.parametrize("option", ["--help"])
+def test_help_lists_the_options(robot6, option: str) -> None:
+    result = robot6("train", option)
+    for name in (
+        "--episodes",
+        "--resume",
+        "--resume-ckpt",
+        "--save-every",
+        "--net-arch",
+        "--no-buffer",
+    ):
+        assert name in result.stdout
