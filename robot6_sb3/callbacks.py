@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,6 +188,7 @@ class EpisodeCheckpointCallback(EpisodeEndCallback):
     :param replay_log: the run's transition log, or ``None`` to save no buffer (not exact)
     :param lineage: replay ranges covering the transitions before this callback starts
     :param on_save: called with each saved file's path (for ``--keep-last`` style pruning)
+    :param wall_time_offset: seconds of training before this callback starts (earlier sessions)
     :param verbose: verbosity level
     """
 
@@ -200,6 +202,7 @@ class EpisodeCheckpointCallback(EpisodeEndCallback):
         replay_log: ReplayLog | None = None,
         lineage: list[dict[str, Any]] | None = None,
         on_save: Callable[[Path], None] | None = None,
+        wall_time_offset: float = 0.0,
         verbose: int = 0,
     ) -> None:
         super().__init__(start_episode, verbose)
@@ -214,11 +217,14 @@ class EpisodeCheckpointCallback(EpisodeEndCallback):
         self.on_save = on_save
         self.last_saved_episode = start_episode
         self._saved_steps: int | None = None
+        self.wall_time_offset = wall_time_offset
+        self._started = time.monotonic()
 
     def _init_callback(self) -> None:
         self.save_path.mkdir(parents=True, exist_ok=True)
         remove_temp_files(self.save_path)
         self._saved_steps = int(self.model.num_timesteps)
+        self._started = time.monotonic()
 
     def _on_episodes_complete(self, records: list[EpisodeRecord]) -> None:
         episode = records[-1].episode + 1
@@ -239,7 +245,8 @@ class EpisodeCheckpointCallback(EpisodeEndCallback):
                 self.on_save(path)
 
     def _snapshot(self, episode: int) -> dict[str, Any]:
-        progress = Progress(episode, int(self.num_timesteps), self.best_reward)
+        wall_time = self.wall_time_offset + time.monotonic() - self._started
+        progress = Progress(episode, int(self.num_timesteps), self.best_reward, wall_time)
         extra: dict[str, Any] = {
             RNG_STATE: capture_rng(self.model.action_space, cuda=self.model.device.type == "cuda"),
             REPLAY: None,

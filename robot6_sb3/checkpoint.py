@@ -48,6 +48,7 @@ from robot6_sb3.layout import (
     RNG_STATE,
     STATE_DICT_KEYS,
     TRAINING_STATE,
+    WALL_TIME,
 )
 
 Checkpoint = dict[str, Any]
@@ -75,6 +76,8 @@ class Progress:
     """SB3's ``num_timesteps``."""
     best_reward: float
     """Best episode reward so far (``-inf`` before the first episode)."""
+    wall_time_s: float = 0.0
+    """Seconds spent training, over every session of the run."""
 
 
 def package_versions() -> dict[str, str]:
@@ -186,6 +189,7 @@ def build_checkpoint(
     checkpoint[GLOBAL_STEP] = int(progress.global_step)
     checkpoint[EPISODE] = int(progress.episode)
     checkpoint[BEST_REWARD] = float(progress.best_reward)
+    checkpoint[WALL_TIME] = float(progress.wall_time_s)
     checkpoint[METADATA] = metadata
     checkpoint[TRAINING_STATE] = capture_training_state(model)
     checkpoint.update(extra or {})

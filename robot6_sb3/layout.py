@@ -59,6 +59,7 @@ TRAINING_STATE = "training_state"
 RNG_STATE = "rng_state"
 ENV_STATE = "env_state"
 REPLAY = "replay"
+WALL_TIME = "wall_time_s"
 
 FORMAT_VERSION = 1
 

@@ -51,6 +51,7 @@ from robot6_sb3.layout import (
     METADATA,
     REPLAY,
     RNG_STATE,
+    WALL_TIME,
     RunPaths,
     create_run,
 )
@@ -546,6 +547,7 @@ def _train_in_run(
         start_episode=start_episode,
         replay_log=replay_log,
         lineage=lineage,
+        wall_time_offset=float(checkpoint.get(WALL_TIME, 0.0)) if checkpoint else 0.0,
     )
     callbacks = CallbackList(
         [
