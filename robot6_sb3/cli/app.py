@@ -8,6 +8,7 @@ Exit codes: 0 done, 1 a file could not be written, 2 bad input (nothing written)
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -26,7 +27,9 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     add_completion=False,
 )
-out = Console(highlight=False, soft_wrap=True)
+# Piped output (logs, scripts, tests) gets wide tables instead of Rich's 80-column default.
+PIPE_WIDTH = 160
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else PIPE_WIDTH)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 CheckpointsDir = Annotated[

@@ -1,0 +1,201 @@
+"""``robot6 train --resume`` and ``--resume-ckpt``: which file, which run, what is restored."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import torch
+
+from robot6_sb3.checkpoint import apply_checkpoint, load_checkpoint
+from robot6_sb3.trainer import TrainRequest, build_model, make_env, plan_training
+from tests.helpers import TINY, assert_same_tensors, load, only_run, tree_bytes
+
+
+def _rows(csv_path: Path) -> list[dict[str, str]]:
+    with open(csv_path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_resume_continues_the_newest_run(robot6, workdir: Path) -> None:
+    assert robot6("train", "--episodes", "2", *TINY).exit_code == 0
+    run = only_run(workdir / "checkpoints")
+
+    result = robot6("train", "--resume", "--episodes", "4", *TINY)
+
+    assert result.exit_code == 0, result.output
+    assert (
+        f"[RESUME] Loaded checkpoints/{run.name}/latest.pth: episode 2, global_step 100"
+        in result.stdout
+    )
+    assert only_run(workdir / "checkpoints") == run, "resuming latest.pth continues the same run"
+    rows = _rows(workdir / "runs" / run.name / "training.csv")
+    assert [int(r["episode"]) for r in rows] == [0, 1, 2, 3]
+    steps = [int(r["global_step"]) for r in rows]
+    assert steps == [50, 100, 150, 200]
+    latest = load(run / "latest.pth")
+    assert latest["episode"] == 4 and latest["global_step"] == 200
+    # learning_starts=60 counts from step 0: every step after it trained once, in both sessions.
+    assert latest["training_state"]["n_updates"] == 200 - 60
+
+
+def test_resume_restores_optimizers_and_log_alpha_exactly(robot6, workdir: Path) -> None:
+    robot6("train", "--episodes", "2", *TINY)
+    path = only_run(workdir / "checkpoints") / "latest.pth"
+    saved = load_checkpoint(path)
+    plan = plan_training(TrainRequest(resume_ckpt=path, episodes=4))
+    model = build_model(plan, make_env(plan.env_id, plan.env_kwargs), "cpu")
+
+    apply_checkpoint(model, saved)
+
+    assert_same_tensors(model.actor.optimizer.state_dict(), saved["policy_opt"], "policy_opt")
+    assert_same_tensors(model.critic.optimizer.state_dict(), saved["q_opt"], "q_opt")
+    assert_same_tensors(model.ent_coef_optimizer.state_dict(), saved["alpha_opt"], "alpha_opt")
+    assert saved["policy_opt"]["state"][0]["step"] == torch.tensor(100.0 - 60)
+    assert torch.equal(model.log_ent_coef.detach(), saved["log_alpha"])
+    assert model.num_timesteps == 100 and model._episode_num == 2
+
+
+def test_resume_drops_csv_rows_the_checkpoint_does_not_cover(robot6, workdir: Path) -> None:
+    robot6("train", "--episodes", "2", *TINY)
+    run = only_run(workdir / "checkpoints")
+    csv_path = workdir / "runs" / run.name / "training.csv"
+    with open(csv_path, "a") as handle:  # as if a crash came after the row, before latest.pth
+        handle.write("2,150,-9.5,50,0,0.3\n")
+
+    robot6("train", "--resume", "--episodes", "3", *TINY)
+
+    assert [int(r["episode"]) for r in _rows(csv_path)] == [0, 1, 2]
+    assert _rows(csv_path)[2]["episode_reward"] != "-9.5"
+
+
+def test_resume_ckpt_of_an_older_checkpoint_forks_and_leaves_the_parent_untouched(
+    robot6, workdir: Path
+) -> None:
+    robot6("train", "--episodes", "4", "--save-every", "2", *TINY)
+    parent = only_run(workdir / "checkpoints")
+    before = tree_bytes(parent, workdir / "runs" / parent.name)
+
+    result = robot6(
+        "train",
+        "--resume-ckpt",
+        f"checkpoints/{parent.name}/ckpt_ep_2.pth",
+        "--episodes",
+        "3",
+        *TINY,
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "forking a new run" in result.stdout
+    assert tree_bytes(parent, workdir / "runs" / parent.name) == before
+    children = [p for p in (workdir / "checkpoints").iterdir() if p.name != parent.name]
+    assert len(children) == 1
+    child = children[0]
+    latest = load(child / "latest.pth")
+    assert latest["metadata"]["parent"]["run"] == parent.name
+    assert latest["metadata"]["parent"]["episode"] == 2
+    parent_rows = _rows(workdir / "runs" / parent.name / "training.csv")
+    child_rows = _rows(workdir / "runs" / child.name / "training.csv")
+    assert child_rows[:2] == parent_rows[:2]
+    assert [int(r["episode"]) for r in child_rows] == [0, 1, 2]
+
+
+def test_best_reward_survives_resume(robot6, workdir: Path) -> None:
+    robot6("train", "--episodes", "3", *TINY)
+    run = only_run(workdir / "checkpoints")
+    best_before = load(run / "best.pth")
+
+    robot6("train", "--resume", "--episodes", "5", *TINY)
+
+    rows = _rows(workdir / "runs" / run.name / "training.csv")
+    rewards = [float(r["episode_reward"]) for r in rows]
+    best_after = load(run / "best.pth")
+    assert best_after["best_reward"] == max(rewards)
+    if max(rewards[3:]) <= max(rewards[:3]):
+        assert_same_tensors(best_after["policy"], best_before["policy"], "policy")
+
+
+def test_changed_learning_rate_is_applied_with_a_notice(robot6, workdir: Path) -> None:
+    robot6("train", "--episodes", "2", *TINY)
+
+    result = robot6("train", "--resume", "--episodes", "3", "--learning-rate", "0.0005", *TINY)
+
+    assert result.exit_code == 0, result.output
+    assert (
+        "learning_rate changed from 0.001 to 0.0005; applied to the restored optimizers"
+        in result.stdout
+    )
+    latest = load(only_run(workdir / "checkpoints") / "latest.pth")
+    assert latest["policy_opt"]["param_groups"][0]["lr"] == 0.0005
+    assert latest["metadata"]["hyperparameters"]["learning_rate"] == 0.0005
+
+
+def test_incompatible_changes_are_refused_naming_each_field(robot6, workdir: Path) -> None:
+    robot6("train", "--episodes", "2", *TINY)
+    run = only_run(workdir / "checkpoints")
+    before = tree_bytes(workdir)
+
+    result = robot6(
+        "train", *TINY, "--resume", "--episodes", "3", "--algo", "tqc", "--net-arch", "64,64"
+    )
+
+    assert result.exit_code == 2
+    assert "algo: checkpoint has sac, you asked for tqc" in result.stderr
+    assert "net_arch: checkpoint has 32,32, you asked for 64,64" in result.stderr
+    assert "Traceback" not in result.output
+    assert tree_bytes(workdir) == before
+    assert only_run(workdir / "checkpoints") == run
+
+
+def test_resume_with_nothing_to_resume_starts_from_scratch(robot6, workdir: Path) -> None:
+    result = robot6("train", "--resume", "--episodes", "1", *TINY)
+
+    assert result.exit_code == 0, result.output
+    assert "[RESUME] Checkpoint not found, starting from scratch" in result.stdout
+    assert (only_run(workdir / "checkpoints") / "latest.pth").exists()
+
+
+def test_resume_of_a_finished_run_says_how_to_train_further(robot6, workdir: Path) -> None:
+    robot6("train", "--episodes", "2", *TINY)
+
+    result = robot6("train", "--resume", "--episodes", "2", *TINY)
+
+    assert result.exit_code == 0
+    assert "already has 2 of 2 episodes" in result.stdout
+    assert "--episodes N with N > 2" in result.stdout
+
+
+def test_the_guide_scenarios_work_literally(robot6, workdir: Path) -> None:
+    # Scenario 1: train, then resume to continue from the next episode.
+    robot6("train", "--episodes", "4", "--save-every", "2", *TINY)
+    run = only_run(workdir / "checkpoints").name
+    day2 = robot6("train", "--resume", "--episodes", "6", *TINY)
+    assert f"Loaded checkpoints/{run}/latest.pth: episode 4" in day2.stdout
+    assert load(Path("checkpoints", run, "latest.pth"))["episode"] == 6
+
+    # Scenario 2: a specific periodic checkpoint.
+    periodic = robot6(
+        "train",
+        "--resume",
+        "--resume-ckpt",
+        f"checkpoints/{run}/ckpt_ep_4.pth",
+        "--episodes",
+        "5",
+        *TINY,
+    )
+    assert periodic.exit_code == 0, periodic.output
+    assert f"Loaded checkpoints/{run}/ckpt_ep_4.pth: episode 4" in periodic.stdout
+
+    # Scenario 3: the best checkpoint.
+    best = robot6(
+        "train",
+        "--resume",
+        "--resume-ckpt",
+        f"checkpoints/{run}/best.pth",
+        "--episodes",
+        "8",
+        *TINY,
+    )
+    assert best.exit_code == 0, best.output
+    assert f"Loaded checkpoints/{run}/best.pth" in best.stdout
+    assert len(list(Path("checkpoints").iterdir())) == 3
