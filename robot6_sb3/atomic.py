@@ -69,26 +69,20 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     atomic_write(path, lambda handle: handle.write(data))
 
 
-def atomic_link(source: Path, target: Path) -> None:
-    """Make ``target`` an atomic copy of ``source`` (a hard link where the filesystem allows).
+def atomic_copy(source: Path, target: Path) -> None:
+    """Make ``target`` an atomic copy of ``source``.
 
-    ``source`` is replaced later by a new inode (``os.replace``), so the link keeps its own
-    content: no second serialisation and no extra disk space for identical checkpoints.
+    A copy, not a hard link: a link would share one inode, so anyone writing one of the
+    files in place (``cp x latest.pth``) would silently change the other as well.
+    ``shutil.copyfile`` copies inside the kernel, without another serialisation.
     """
-    source, target = Path(source), Path(target)
-    try:
-        with _temp_file_beside(target) as temp:
-            temp.unlink()
-            try:
-                os.link(source, temp)
-            except OSError:
-                shutil.copyfile(source, temp)
-                with open(temp, "rb+") as handle:
-                    os.fsync(handle.fileno())
-            os.replace(temp, target)
-        fsync_dir(target.parent)
-    except OSError as exc:
-        raise CheckpointWriteError(f"could not write {target}: {exc.strerror or exc}") from exc
+    source = Path(source)
+    atomic_write(Path(target), lambda handle: _copy_into(source, handle))
+
+
+def _copy_into(source: Path, handle: BinaryIO) -> None:
+    with open(source, "rb") as data:
+        shutil.copyfileobj(data, handle, length=1 << 20)
 
 
 def remove_temp_files(directory: Path) -> list[Path]:

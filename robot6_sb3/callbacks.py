@@ -22,7 +22,7 @@ from typing import Any
 
 from stable_baselines3.common.callbacks import BaseCallback
 
-from robot6_sb3.atomic import atomic_link, remove_temp_files
+from robot6_sb3.atomic import atomic_copy, remove_temp_files
 from robot6_sb3.checkpoint import Progress, build_checkpoint, save_checkpoint
 from robot6_sb3.layout import (
     BEST_NAME,
@@ -238,7 +238,7 @@ class EpisodeCheckpointCallback(EpisodeEndCallback):
         periodic = [r.episode + 1 for r in records if (r.episode + 1) % self.save_freq == 0]
         written.extend(self.save_path / periodic_name(n) for n in periodic)
         for target in written[1:]:
-            atomic_link(latest, target)
+            atomic_copy(latest, target)
         self.last_saved_episode = episode
         if self.on_save is not None:
             for path in written:

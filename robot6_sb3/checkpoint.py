@@ -248,14 +248,12 @@ def load_checkpoint(path: Path) -> Checkpoint:
         raise CheckpointError(f"checkpoint {path} is empty (0 bytes)")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        if "Unsupported global" in str(exc) or "GLOBAL" in str(exc):
+    except Exception as exc:
+        if isinstance(exc, pickle.UnpicklingError) and "GLOBAL" in str(exc):
             raise CheckpointError(
                 f"refused to load {path}: it needs pickle to run code ({_first_line(exc)}); "
                 "checkpoints from robot6 never do, so the file may be malicious"
             ) from None
-        raise CheckpointError(f"{path} is not a checkpoint ({_first_line(exc)})") from None
-    except Exception as exc:
         raise CheckpointError(
             f"{path} is not a readable checkpoint: {_describe(path, exc)}"
         ) from None
@@ -273,15 +271,22 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _describe(path: Path, exc: BaseException) -> str:
+    """Why ``torch.load`` failed, in the user's terms."""
+    with open(path, "rb") as handle:
+        head = handle.read(512)
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
         if "policy.pth" in names or "data" in names:
             return "it is a Stable-Baselines3 model .zip, not a robot6 checkpoint"
         return "truncated or corrupt (a zip archive without the checkpoint's data)"
-    if isinstance(exc, (RuntimeError, EOFError)):
-        return "truncated or corrupt"
-    return _first_line(exc)
+    if head.startswith(b"PK"):
+        return "truncated or corrupt (an incomplete zip archive)"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"unrecognised binary content ({_first_line(exc)})"
+    return "it is a text file, not a checkpoint"
 
 
 def _tensors(value: Any, prefix: str) -> Iterator[tuple[str, torch.Tensor]]:
