@@ -11,6 +11,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -19,6 +20,16 @@ from robot6_sb3.errors import CheckpointWriteError
 
 TEMP_PREFIX = ".tmp-"
 """Temporary files start with this, so a crash's leftovers are easy to recognise and remove."""
+
+SLOW_WRITES_ENV = "ROBOT6_TEST_SLOW_WRITES"
+"""Test-only: seconds to pause inside every write, between the data and the rename, so that
+fault-injection tests can kill the process mid-write."""
+
+
+def _pause_for_tests() -> None:
+    delay = os.environ.get(SLOW_WRITES_ENV)
+    if delay:
+        time.sleep(float(delay))
 
 
 def fsync_dir(directory: Path) -> None:
@@ -57,6 +68,7 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
             with open(temp, "wb") as handle:
                 write(handle)
                 handle.flush()
+                _pause_for_tests()
                 os.fsync(handle.fileno())
             os.replace(temp, path)
         fsync_dir(path.parent)

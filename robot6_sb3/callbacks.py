@@ -24,6 +24,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from robot6_sb3.atomic import atomic_copy, remove_temp_files
 from robot6_sb3.checkpoint import Progress, build_checkpoint, save_checkpoint
+from robot6_sb3.errors import CheckpointWriteError
 from robot6_sb3.layout import (
     BEST_NAME,
     CSV_COLUMNS,
@@ -137,7 +138,12 @@ class CSVLoggerCallback(EpisodeEndCallback):
     def _init_callback(self) -> None:
         self.csv_path.parent.mkdir(parents=True, exist_ok=True)
         new = not self.csv_path.exists() or self.csv_path.stat().st_size == 0
-        self._file = open(self.csv_path, "a", newline="")  # noqa: SIM115 (open for the whole run)
+        try:
+            self._file = open(self.csv_path, "a", newline="")  # noqa: SIM115 (open for the whole run)
+        except OSError as exc:
+            raise CheckpointWriteError(
+                f"could not open {self.csv_path}: {exc.strerror or exc}"
+            ) from exc
         self._writer = csv.writer(self._file)
         if new:
             self._writer.writerow(CSV_COLUMNS)
@@ -148,8 +154,13 @@ class CSVLoggerCallback(EpisodeEndCallback):
         self._sync()
 
     def _sync(self) -> None:
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as exc:
+            raise CheckpointWriteError(
+                f"could not write {self.csv_path}: {exc.strerror or exc}"
+            ) from exc
 
     def _on_training_end(self) -> None:
         super()._on_training_end()

@@ -331,10 +331,12 @@ def validate_checkpoint(checkpoint: Any, source: Path | str = "checkpoint") -> N
     for key in (GLOBAL_STEP, EPISODE):
         value = checkpoint[key]
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise CheckpointError(f"{source}: '{key}' must be a non-negative int, got {value!r}")
+            raise CheckpointError(
+                f"{source}: '{key}' must be a non-negative int, got {_kind(value)}"
+            )
     best = checkpoint[BEST_REWARD]
     if not isinstance(best, (int, float)) or isinstance(best, bool) or math.isnan(best):
-        raise CheckpointError(f"{source}: '{BEST_REWARD}' must be a number, got {best!r}")
+        raise CheckpointError(f"{source}: '{BEST_REWARD}' must be a number, got {_kind(best)}")
     for key in (*STATE_DICT_KEYS, LOG_ALPHA):
         for name, tensor in _tensors(checkpoint[key], key):
             if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):

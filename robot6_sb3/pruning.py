@@ -187,7 +187,7 @@ def apply_prune(plan: PrunePlan, checkpoints_dir: Path) -> list[RunDecision]:
     """
     done = []
     for decision in plan.removed:
-        lock = Path(checkpoints_dir) / decision.run / RunPaths.of(decision.run, Path(), Path()).lock
+        lock = RunPaths.of(decision.run, checkpoints_dir, Path()).lock
         try:
             if lock.parent.is_dir():
                 with RunLock(lock):

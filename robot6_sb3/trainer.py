@@ -36,7 +36,12 @@ from robot6_sb3.callbacks import (
 )
 from robot6_sb3.checkpoint import Checkpoint, apply_checkpoint, load_checkpoint, package_versions
 from robot6_sb3.discovery import Skipped, find_resume_checkpoint
-from robot6_sb3.errors import IncompatibleCheckpointError, UsageError
+from robot6_sb3.errors import (
+    CheckpointError,
+    CheckpointWriteError,
+    IncompatibleCheckpointError,
+    UsageError,
+)
 from robot6_sb3.hyperparameters import Hyperparameters
 from robot6_sb3.layout import (
     BEST_REWARD,
@@ -54,7 +59,9 @@ from robot6_sb3.layout import (
     WALL_TIME,
     RunPaths,
     create_run,
+    periodic_episode,
 )
+from robot6_sb3.pruning import keep_last_periodic
 from robot6_sb3.replay_log import ReplayLog, lineage_size, load_buffer
 from robot6_sb3.rng import restore_rng
 from robot6_sb3.run_lock import RunLock
@@ -95,6 +102,8 @@ class TrainRequest:
     """Keep the transition log that makes resume exact (``--no-buffer`` turns it off)."""
     resume: bool = False
     resume_ckpt: Path | None = None
+    keep_last: int | None = None
+    """Keep only this many newest ``ckpt_ep_N.pth`` files while training (``None``: all)."""
 
 
 @dataclass
@@ -152,6 +161,11 @@ def _check_request(request: TrainRequest) -> None:
         raise UsageError(f"--threads must be at least 1, got {request.threads}")
     if request.save_every < 1:
         raise UsageError(f"--save-every must be at least 1, got {request.save_every}")
+    if request.keep_last is not None and request.keep_last < 1:
+        raise UsageError(
+            f"--keep-last must be at least 1, got {request.keep_last}; "
+            "leave it out to keep every ckpt_ep_N.pth"
+        )
     if request.algo is not None and request.algo not in ALGORITHMS:
         raise UsageError(f"unknown --algo {request.algo!r}; choose one of: {', '.join(ALGORITHMS)}")
     if request.env_id is not None and request.env_id not in robot6_env_ids():
@@ -240,7 +254,12 @@ def _check_alignment(plan: TrainingPlan) -> None:
 
 def _resume_plan(request: TrainRequest, source: Path, checkpoint: Checkpoint) -> TrainingPlan:
     metadata = checkpoint[METADATA]
-    saved_hp = Hyperparameters.from_dict(metadata["hyperparameters"])
+    try:
+        saved_hp = Hyperparameters.from_dict(metadata["hyperparameters"])
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(
+            f"{source}: its metadata hyperparameters are invalid ({exc})"
+        ) from None
     mismatches = []
     for label, asked, saved in (
         ("algo", request.algo, metadata["algo"]),
@@ -255,7 +274,13 @@ def _resume_plan(request: TrainRequest, source: Path, checkpoint: Checkpoint) ->
     if metadata["algo"] not in ALGORITHMS:
         mismatches.append(f"algo: checkpoint names {metadata['algo']}, which this version lacks")
     if not mismatches:
-        env = gym.make(env_id, **metadata["env_kwargs"])
+        try:
+            env = gym.make(env_id, **metadata["env_kwargs"])
+        except (TypeError, ValueError) as exc:
+            raise IncompatibleCheckpointError(
+                f"{source}: {env_id} cannot be made with the saved env_kwargs "
+                f"{metadata['env_kwargs']} ({exc})"
+            ) from None
         obs_dim, act_dim = _flat_dim(env.observation_space), _flat_dim(env.action_space)
         env.close()
         for label, saved, current in (
@@ -498,16 +523,35 @@ def run_training(
             f"the checkpoint already has {start_episode} episodes and --episodes is "
             f"{request.episodes}; pass --episodes N with N > {start_episode} to train further"
         )
-    paths = _prepare_run_folders(plan)
     torch.set_num_threads(request.threads)
-    with RunLock(paths.lock):
-        env = make_env(plan.env_id, plan.env_kwargs)
-        try:
-            return _train_in_run(
-                plan, paths, env, device, should_stop, progress_bar, callbacks or []
-            )
-        finally:
-            env.close()
+    try:
+        paths = _prepare_run_folders(plan)
+        with RunLock(paths.lock):
+            env = make_env(plan.env_id, plan.env_kwargs)
+            try:
+                return _train_in_run(
+                    plan, paths, env, device, should_stop, progress_bar, callbacks or []
+                )
+            finally:
+                env.close()
+    except OSError as exc:
+        # Files the run writes through other libraries (TensorBoard, folders, the lock).
+        raise CheckpointWriteError(
+            f"could not write {exc.filename or 'the run files'}: {exc.strerror or exc}"
+        ) from exc
+
+
+def _keep_last_hook(run_dir: Path, keep_last: int | None) -> Callable[[Path], None] | None:
+    """The ``on_save`` hook of ``--keep-last``: after a ``ckpt_ep_N.pth`` is written, delete
+    all but the newest ``keep_last`` of them (never latest.pth or best.pth)."""
+    if keep_last is None:
+        return None
+
+    def prune_after_save(path: Path) -> None:
+        if periodic_episode(path.name) is not None:
+            keep_last_periodic(run_dir, keep_last)
+
+    return prune_after_save
 
 
 def _train_in_run(
@@ -548,6 +592,7 @@ def _train_in_run(
         replay_log=replay_log,
         lineage=lineage,
         wall_time_offset=float(checkpoint.get(WALL_TIME, 0.0)) if checkpoint else 0.0,
+        on_save=_keep_last_hook(paths.checkpoint_dir, request.keep_last),
     )
     callbacks = CallbackList(
         [

@@ -16,12 +16,22 @@ from robot6_sb3.layout import CSV_COLUMNS
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
-    """All rows of a CSV log as dicts keyed by column (an absent file has none)."""
+    """The complete rows of a CSV log as dicts keyed by column (an absent file has none).
+
+    A row cut short by a crash in the middle of an append lacks its last columns and is left
+    out, so a torn line can never pass for an episode.
+    """
     path = Path(path)
     if not path.exists():
         return []
     with open(path, newline="") as handle:
-        return [row for row in csv.DictReader(handle) if row.get("episode", "").isdigit()]
+        reader = csv.DictReader(handle)
+        columns = reader.fieldnames or []
+        return [
+            row
+            for row in reader
+            if row.get("episode", "").isdigit() and all(row.get(c) is not None for c in columns)
+        ]
 
 
 def write_rows_before(source: Path, target: Path, episode: int) -> int:

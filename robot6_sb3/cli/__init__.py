@@ -1,6 +1,6 @@
 """The ``robot6`` command line: thin Typer commands over the library (one module per group)."""
 
-from robot6_sb3.cli import train  # noqa: F401  (registers its commands)
+from robot6_sb3.cli import tools, train  # noqa: F401  (importing registers their commands)
 from robot6_sb3.cli.app import app
 
 __all__ = ["app"]

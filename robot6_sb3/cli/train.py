@@ -127,6 +127,12 @@ def train(
     save_every: Annotated[
         int, typer.Option(help="Write ckpt_ep_N.pth every this many completed episodes.")
     ] = 50,
+    keep_last: Annotated[
+        int | None,
+        typer.Option(
+            help="Keep only the newest this many ckpt_ep_N.pth files of the run (latest.pth and best.pth always stay)."
+        ),
+    ] = None,
     checkpoints_dir: CheckpointsDir = DEFAULT_CHECKPOINTS_DIR,
     runs_dir: RunsDir = DEFAULT_RUNS_DIR,
     learning_rate: Annotated[
@@ -207,6 +213,7 @@ def train(
             device=device,
             threads=threads,
             save_every=save_every,
+            keep_last=keep_last,
             checkpoints_dir=checkpoints_dir,
             runs_dir=runs_dir,
             overrides={k: v for k, v in overrides.items() if v is not None},

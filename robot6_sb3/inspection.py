@@ -1,0 +1,170 @@
+"""What a checkpoint holds, for ``robot6 inspect``: metadata, tensors, counters, size, and
+whether resuming it would be exact (its replay log is on disk)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from robot6_sb3.checkpoint import Checkpoint, is_exact, load_checkpoint
+from robot6_sb3.layout import (
+    BEST_REWARD,
+    ENV_STATE,
+    EPISODE,
+    GLOBAL_STEP,
+    LOG_ALPHA,
+    METADATA,
+    REPLAY,
+    REPLAY_DIR_NAME,
+    RNG_STATE,
+    STATE_DICT_KEYS,
+    TRAINING_STATE,
+    WALL_TIME,
+)
+from robot6_sb3.replay_log import SEGMENT_RE, lineage_size
+
+METADATA_FIELDS = (
+    "format_version",
+    "algo",
+    "env_id",
+    "env_kwargs",
+    "obs_dim",
+    "act_dim",
+    "observation_space",
+    "action_space",
+    "net_arch",
+    "hyperparameters",
+    "seed",
+    "run_name",
+    "parent",
+    "versions",
+    "created",
+)
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """One tensor of the checkpoint."""
+
+    key: str
+    """Dotted path, e.g. ``policy.mu.weight`` or ``q_opt.state.0.exp_avg``."""
+    shape: list[int]
+    dtype: str
+
+
+@dataclass(frozen=True)
+class CheckpointSummary:
+    """Everything ``robot6 inspect`` reports about one file."""
+
+    path: str
+    size_bytes: int
+    metadata: dict[str, Any]
+    """The metadata fields in :data:`METADATA_FIELDS` (``None`` where a file lacks one)."""
+    counters: dict[str, Any]
+    """episode, global_step, best_reward, wall_time_s and SB3's own counters."""
+    keys: list[str]
+    """Top-level keys of the file, in file order."""
+    tensors: list[TensorInfo]
+    exact: bool
+    """Whether resuming continues bitwise like the uninterrupted run."""
+    exact_reason: str
+    """Why (or why not)."""
+    replay_transitions: int | None
+    """Transitions the checkpoint's replay lineage covers (``None`` without a buffer)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _tensors(value: Any, prefix: str) -> list[TensorInfo]:
+    if isinstance(value, torch.Tensor):
+        return [TensorInfo(prefix, list(value.shape), str(value.dtype).removeprefix("torch."))]
+    if isinstance(value, dict):
+        return [info for key, item in value.items() for info in _tensors(item, f"{prefix}.{key}")]
+    if isinstance(value, list):
+        return [info for i, item in enumerate(value) for info in _tensors(item, f"{prefix}.{i}")]
+    return []
+
+
+def missing_replay(checkpoints_root: Path, lineage: list[dict[str, Any]], keep: int) -> str | None:
+    """Which transitions a resume would need but the replay log lacks, or ``None``.
+
+    A resume reads the newest ``keep`` (buffer size) transitions of the lineage; this checks
+    only that segment files cover them (their names), not their content.
+
+    :param checkpoints_root: the folder holding the run folders the lineage names
+    :param lineage: the checkpoint's ``replay.lineage``
+    :param keep: the replay buffer size
+    """
+    begin = max(0, lineage_size(lineage) - keep)
+    for source in lineage:
+        position, stop = max(int(source["start"]), begin), int(source["stop"])
+        directory = Path(checkpoints_root) / str(source["run"]) / REPLAY_DIR_NAME
+        segments = []
+        if directory.is_dir():
+            for path in directory.iterdir():
+                match = SEGMENT_RE.match(path.name)
+                if match:
+                    segments.append((int(match.group(1)), int(match.group(2))))
+        for start, end in sorted(segments):
+            if start <= position < end:
+                position = end
+        if position < stop:
+            return (
+                f"the replay log of run {source['run']} lacks transitions {position}..{stop} "
+                f"(looked in {directory}; was the run pruned?)"
+            )
+    return None
+
+
+def _exactness(checkpoint: Checkpoint, path: Path) -> tuple[bool, str]:
+    if checkpoint.get(REPLAY) is None:
+        return False, "no replay buffer (trained with --no-buffer): a resume starts empty"
+    if not is_exact(checkpoint):
+        missing = [key for key in (RNG_STATE, ENV_STATE, TRAINING_STATE) if key not in checkpoint]
+        return False, f"lacks {', '.join(missing)}"
+    buffer_size = int(checkpoint[METADATA]["hyperparameters"].get("buffer_size", 0))
+    lineage = checkpoint[REPLAY]["lineage"]
+    gap = missing_replay(Path(path).resolve().parent.parent, lineage, buffer_size)
+    if gap:
+        return False, gap
+    return True, "RNG, env, SB3 counters and the replay log are all there"
+
+
+def inspect_checkpoint(path: Path) -> CheckpointSummary:
+    """Load ``path`` (safely, validated) and describe it.
+
+    :param path: a robot6 ``.pth`` checkpoint
+    :raises CheckpointError: when it is not a valid checkpoint
+    """
+    path = Path(path)
+    checkpoint = load_checkpoint(path)
+    metadata = checkpoint[METADATA]
+    training = checkpoint.get(TRAINING_STATE, {})
+    counters = {
+        EPISODE: checkpoint[EPISODE],
+        GLOBAL_STEP: checkpoint[GLOBAL_STEP],
+        BEST_REWARD: checkpoint[BEST_REWARD],
+        WALL_TIME: checkpoint.get(WALL_TIME),
+        "n_updates": training.get("n_updates"),
+        "sb3_episode_num": training.get("episode_num"),
+        "log_alpha": float(checkpoint[LOG_ALPHA].reshape(-1)[0]),
+    }
+    exact, reason = _exactness(checkpoint, path)
+    replay = checkpoint.get(REPLAY)
+    return CheckpointSummary(
+        path=str(path),
+        size_bytes=path.stat().st_size,
+        metadata={name: metadata.get(name) for name in METADATA_FIELDS},
+        counters=counters,
+        keys=list(checkpoint),
+        tensors=[
+            info for key in (*STATE_DICT_KEYS, LOG_ALPHA) for info in _tensors(checkpoint[key], key)
+        ],
+        exact=exact,
+        exact_reason=reason,
+        replay_transitions=None if replay is None else lineage_size(replay["lineage"]),
+    )
