@@ -22,7 +22,7 @@ from typing import Any
 
 from stable_baselines3.common.callbacks import BaseCallback
 
-from robot6_sb3.atomic import atomic_copy, remove_temp_files
+from robot6_sb3.atomic import atomic_copy
 from robot6_sb3.checkpoint import Progress, build_checkpoint, save_checkpoint
 from robot6_sb3.errors import CheckpointWriteError
 from robot6_sb3.layout import (
@@ -233,7 +233,6 @@ class EpisodeCheckpointCallback(EpisodeEndCallback):
 
     def _init_callback(self) -> None:
         self.save_path.mkdir(parents=True, exist_ok=True)
-        remove_temp_files(self.save_path)
         self._saved_steps = int(self.model.num_timesteps)
         self._started = time.monotonic()
 

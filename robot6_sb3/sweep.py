@@ -44,7 +44,7 @@ from robot6_sb3.checkpoint import load_checkpoint
 from robot6_sb3.errors import RunLockedError, UsageError
 from robot6_sb3.evaluation import EvaluationResult, evaluate_policy
 from robot6_sb3.evaluation_callback import PeriodicEvaluationCallback
-from robot6_sb3.layout import EPISODE, LATEST_NAME, RunPaths
+from robot6_sb3.layout import RunPaths
 from robot6_sb3.run_lock import RunLock, is_locked
 from robot6_sb3.sweep_space import SearchSpace
 from robot6_sb3.trainer import (
@@ -151,6 +151,8 @@ class TrialRow:
     run: str | None
     run_dir: Path | None
     retry_of: int | None
+    resumed_from: int | None
+    """The episode a retry resumed its predecessor's run at."""
     worker: str | None
     error: str | None
 
@@ -164,6 +166,7 @@ class TrialRow:
             "run": self.run,
             "run_dir": None if self.run_dir is None else str(self.run_dir),
             "retry_of": self.retry_of,
+            "resumed_from": self.resumed_from,
             "worker": self.worker,
             "error": self.error,
         }
@@ -202,6 +205,9 @@ def _quiet_experimental() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         warnings.simplefilter("ignore", FutureWarning)
+        # ask/tell with our own heartbeat thread is what Study.optimize does inside; we need
+        # the loop to place budget slots and resume runs.
+        warnings.filterwarnings("ignore", "Heartbeat of storage", UserWarning)
         yield
 
 
@@ -486,6 +492,7 @@ def _plan_trial(
     _wait_until_unlocked(paths.lock, should_stop)
     if not paths.latest.exists():
         _remove_unstarted_run(paths)
+        trial.set_user_attr(RESUMED_FROM, None)
         return plan_training(_trial_request(settings, params, None))
     plan = plan_training(_trial_request(settings, params, paths.latest))
     trial.set_user_attr(RESUMED_FROM, plan.start_episode)
@@ -541,7 +548,8 @@ class _Worker:
         return outcomes
 
     def run_next(self) -> TrialOutcome:
-        trial = self.study.ask()
+        with _quiet_experimental():
+            trial = self.study.ask()
         with _Heartbeat(self.storage, trial._trial_id, self.settings.heartbeat_interval):
             frozen = self.storage.get_trial(trial._trial_id)
             retry_of = frozen.system_attrs.get("failed_trial")
@@ -714,6 +722,7 @@ def trial_rows(study: optuna.Study, runs_root: Path) -> list[TrialRow]:
                 run=run,
                 run_dir=None if run is None else folder / "checkpoints" / run,
                 retry_of=trial.system_attrs.get("failed_trial"),
+                resumed_from=trial.user_attrs.get(RESUMED_FROM),
                 worker=trial.user_attrs.get(WORKER),
                 error=trial.user_attrs.get(ERROR),
             )
@@ -726,11 +735,3 @@ def trial_rows(study: optuna.Study, runs_root: Path) -> list[TrialRow]:
             row.number,
         ),
     )
-
-
-def latest_episode(run_dir: Path) -> int | None:
-    """Episodes in ``run_dir``'s ``latest.pth`` (``None`` when it has none)."""
-    path = Path(run_dir) / LATEST_NAME
-    if not path.exists():
-        return None
-    return int(load_checkpoint(path)[EPISODE])

@@ -29,6 +29,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 from tensorboard.compat.proto.event_pb2 import Event, SessionLog
 
 import robot6_envs
+from robot6_sb3.atomic import remove_temp_files
 from robot6_sb3.callbacks import (
     CSVLoggerCallback,
     EpisodeCheckpointCallback,
@@ -527,6 +528,9 @@ def run_training(
     try:
         paths = _prepare_run_folders(plan)
         with RunLock(paths.lock):
+            for folder in (paths.checkpoint_dir, paths.replay_dir, paths.log_dir):
+                if folder.is_dir():
+                    remove_temp_files(folder)  # what a crash mid-write left behind
             env = make_env(plan.env_id, plan.env_kwargs)
             try:
                 return _train_in_run(

@@ -239,7 +239,8 @@ def evaluate(
         print(json.dumps(report, indent=2))
         return
     mode = "deterministic" if deterministic else "stochastic"
-    table = Table(title=f"{shown(path)}: {episodes} episodes, {mode}, seed {seed}")
+    plural = "s" if episodes > 1 else ""
+    table = Table(title=f"{shown(path)}: {episodes} episode{plural}, {mode}, seed {seed}")
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_row("success rate", f"{result.success_rate:.1%}")
@@ -248,7 +249,8 @@ def evaluate(
     out.print(table)
     if frames is not None and video is not None:
         out.print(
-            f"Video of {video_episodes} episodes ({len(frames.frames)} frames) written to "
+            f"Video of {video_episodes} episode{'s' if video_episodes > 1 else ''} "
+            f"({len(frames.frames)} frames) written to "
             f"{shown(video)}"
         )
 
@@ -270,10 +272,10 @@ def export(
         model = export_sb3(checkpoint, out_path)
         difference = max_prediction_difference(model, out_path)
     algo = type(model).__name__
+    agreement = "identical to" if difference == 0 else f"within {difference:g} of"
     out.print(
-        f"Wrote {shown(out_path)}; load it with {algo}.load({str(out_path)!r}). "
-        f"Checked: deterministic actions on 100 random observations differ by at most "
-        f"{difference:g} from the checkpoint's."
+        f"Wrote {shown(out_path)}; load it with {algo}.load({str(out_path)!r}). Checked: its "
+        f"deterministic actions on 100 random observations are {agreement} the checkpoint's."
     )
 
 
