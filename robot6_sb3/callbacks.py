@@ -12,6 +12,7 @@ from.
 from __future__ import annotations
 
 import csv
+import functools
 import math
 import os
 import time
@@ -23,6 +24,7 @@ from typing import Any
 from stable_baselines3.common.callbacks import BaseCallback
 
 from robot6_sb3.atomic import atomic_copy
+from robot6_sb3.background_writer import BackgroundWriter
 from robot6_sb3.checkpoint import Progress, build_checkpoint, save_checkpoint
 from robot6_sb3.errors import CheckpointWriteError
 from robot6_sb3.layout import (
@@ -34,7 +36,13 @@ from robot6_sb3.layout import (
     RNG_STATE,
     periodic_name,
 )
-from robot6_sb3.replay_log import ReplayLog, extend_lineage, lineage_size, rows_since
+from robot6_sb3.replay_log import (
+    ReplayLog,
+    Transitions,
+    extend_lineage,
+    lineage_size,
+    rows_since,
+)
 from robot6_sb3.rng import capture_rng
 
 
@@ -200,6 +208,8 @@ class EpisodeCheckpointCallback(EpisodeEndCallback):
     :param lineage: replay ranges covering the transitions before this callback starts
     :param on_save: called with each saved file's path (for ``--keep-last`` style pruning)
     :param wall_time_offset: seconds of training before this callback starts (earlier sessions)
+    :param background: write files on a background thread so training does not wait for the
+        disk (order and error reporting are kept; ``learn`` returns after the last write)
     :param verbose: verbosity level
     """
 
@@ -214,6 +224,7 @@ class EpisodeCheckpointCallback(EpisodeEndCallback):
         lineage: list[dict[str, Any]] | None = None,
         on_save: Callable[[Path], None] | None = None,
         wall_time_offset: float = 0.0,
+        background: bool = False,
         verbose: int = 0,
     ) -> None:
         super().__init__(start_episode, verbose)
@@ -230,6 +241,7 @@ class EpisodeCheckpointCallback(EpisodeEndCallback):
         self._saved_steps: int | None = None
         self.wall_time_offset = wall_time_offset
         self._started = time.monotonic()
+        self._writer = BackgroundWriter() if background else None
 
     def _init_callback(self) -> None:
         self.save_path.mkdir(parents=True, exist_ok=True)
@@ -240,37 +252,66 @@ class EpisodeCheckpointCallback(EpisodeEndCallback):
         episode = records[-1].episode + 1
         improved = max(record.reward for record in records) > self.best_reward
         self.best_reward = max(self.best_reward, *(record.reward for record in records))
-        latest = self.save_path / LATEST_NAME
-        save_checkpoint(self._snapshot(episode), latest)
-        written = [latest]
-        if improved:
-            written.append(self.save_path / BEST_NAME)
-        periodic = [r.episode + 1 for r in records if (r.episode + 1) % self.save_freq == 0]
-        written.extend(self.save_path / periodic_name(n) for n in periodic)
-        for target in written[1:]:
-            atomic_copy(latest, target)
+        targets = [BEST_NAME] if improved else []
+        targets += [
+            periodic_name(r.episode + 1) for r in records if (r.episode + 1) % self.save_freq == 0
+        ]
+        replay_rows = self._new_replay_rows()
+        checkpoint = self._snapshot(episode)
+        job = functools.partial(self._write, checkpoint, replay_rows, targets)
+        if self._writer is None:
+            job()
+        else:
+            self._writer.submit(job)
         self.last_saved_episode = episode
+
+    def _write(
+        self,
+        checkpoint: dict[str, Any],
+        replay_rows: tuple[int, Transitions] | None,
+        targets: list[str],
+    ) -> None:
+        """Write one save, in the order that keeps every file consistent: the replay segment
+        the checkpoint refers to, then ``latest.pth``, then its copies."""
+        if replay_rows is not None and self.replay_log is not None:
+            self.replay_log.append(*replay_rows)
+        latest = self.save_path / LATEST_NAME
+        save_checkpoint(checkpoint, latest)
+        for name in targets:
+            atomic_copy(latest, self.save_path / name)
         if self.on_save is not None:
-            for path in written:
+            for path in (latest, *(self.save_path / name for name in targets)):
                 self.on_save(path)
+
+    def _on_training_end(self) -> None:
+        super()._on_training_end()
+        if self._writer is not None:
+            self._writer.flush()
+
+    def close(self) -> None:
+        """Finish pending writes and stop the writer thread (call when ``learn`` raised)."""
+        if self._writer is not None:
+            self._writer.close()
 
     def _snapshot(self, episode: int) -> dict[str, Any]:
         wall_time = self.wall_time_offset + time.monotonic() - self._started
         progress = Progress(episode, int(self.num_timesteps), self.best_reward, wall_time)
         extra: dict[str, Any] = {
             RNG_STATE: capture_rng(self.model.action_space, cuda=self.model.device.type == "cuda"),
-            REPLAY: None,
+            REPLAY: None if self.replay_log is None else {"lineage": self.lineage},
         }
         env = self.training_env.envs[0] if hasattr(self.training_env, "envs") else None
         if env is not None and hasattr(env.unwrapped, "get_state"):
             extra[ENV_STATE] = env.unwrapped.get_state()
-        if self.replay_log is not None:
-            extra[REPLAY] = {"lineage": self._append_replay()}
         return build_checkpoint(self.model, progress, self.metadata, extra)
 
-    def _append_replay(self) -> list[dict[str, Any]]:
-        assert self.replay_log is not None and self._saved_steps is not None
+    def _new_replay_rows(self) -> tuple[int, Transitions] | None:
+        """Copy the transitions added since the last save and extend the lineage over them."""
+        assert self._saved_steps is not None
         new = int(self.num_timesteps) - self._saved_steps
+        self._saved_steps = int(self.num_timesteps)
+        if self.replay_log is None or not new:
+            return None
         count = lineage_size(self.lineage)
         buffer = self.model.replay_buffer
         if (count + new) % buffer.buffer_size != buffer.pos:
@@ -278,9 +319,6 @@ class EpisodeCheckpointCallback(EpisodeEndCallback):
                 f"the replay buffer is at position {buffer.pos}, which does not follow "
                 f"{count + new} logged transitions; was it changed outside learn()?"
             )
-        if new:
-            rows = rows_since(buffer, count + new, new)
-            self.replay_log.append(count, rows)
-            self.lineage = extend_lineage(self.lineage, self.replay_log.run_name, count + new)
-        self._saved_steps = int(self.num_timesteps)
-        return self.lineage
+        rows = rows_since(buffer, count + new, new)
+        self.lineage = extend_lineage(self.lineage, self.replay_log.run_name, count + new)
+        return count, rows

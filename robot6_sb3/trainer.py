@@ -597,6 +597,7 @@ def _train_in_run(
         lineage=lineage,
         wall_time_offset=float(checkpoint.get(WALL_TIME, 0.0)) if checkpoint else 0.0,
         on_save=_keep_last_hook(paths.checkpoint_dir, request.keep_last),
+        background=True,
     )
     callbacks = CallbackList(
         [
@@ -617,6 +618,7 @@ def _train_in_run(
             progress_bar=progress_bar,
         )
     finally:
+        saver.close()
         model.logger.close()
     return TrainingResult(
         paths=paths,
