@@ -135,12 +135,22 @@ class CSVLoggerCallback(EpisodeEndCallback):
 
     :param csv_path: the CSV file; created with a header when missing or empty
     :param start_episode: index of the first episode this callback sees
+    :param writer: appends on this background writer (give the checkpoint callback the same
+        one, listed after this callback, so every row is on disk before its checkpoint);
+        ``None`` appends on the training thread
     :param verbose: verbosity level
     """
 
-    def __init__(self, csv_path: Path, start_episode: int = 0, verbose: int = 0) -> None:
+    def __init__(
+        self,
+        csv_path: Path,
+        start_episode: int = 0,
+        writer: BackgroundWriter | None = None,
+        verbose: int = 0,
+    ) -> None:
         super().__init__(start_episode, verbose)
         self.csv_path = Path(csv_path)
+        self._writer = writer
         self._file: Any = None
 
     def _init_callback(self) -> None:
@@ -152,17 +162,16 @@ class CSVLoggerCallback(EpisodeEndCallback):
             raise CheckpointWriteError(
                 f"could not open {self.csv_path}: {exc.strerror or exc}"
             ) from exc
-        self._writer = csv.writer(self._file)
+        self._csv = csv.writer(self._file)
         if new:
-            self._writer.writerow(CSV_COLUMNS)
-            self._sync()
+            self._append([list(CSV_COLUMNS)])
 
     def _on_episodes_complete(self, records: list[EpisodeRecord]) -> None:
-        self._writer.writerows(record.csv_row() for record in records)
-        self._sync()
+        _run(self._writer, functools.partial(self._append, [r.csv_row() for r in records]))
 
-    def _sync(self) -> None:
+    def _append(self, rows: list[list[Any]]) -> None:
         try:
+            self._csv.writerows(rows)
             self._file.flush()
             os.fsync(self._file.fileno())
         except OSError as exc:
@@ -172,6 +181,8 @@ class CSVLoggerCallback(EpisodeEndCallback):
 
     def _on_training_end(self) -> None:
         super()._on_training_end()
+        if self._writer is not None:
+            self._writer.flush()
         if self._file is not None:
             self._file.close()
             self._file = None
@@ -208,8 +219,9 @@ class EpisodeCheckpointCallback(EpisodeEndCallback):
     :param lineage: replay ranges covering the transitions before this callback starts
     :param on_save: called with each saved file's path (for ``--keep-last`` style pruning)
     :param wall_time_offset: seconds of training before this callback starts (earlier sessions)
-    :param background: write files on a background thread so training does not wait for the
-        disk (order and error reporting are kept; ``learn`` returns after the last write)
+    :param writer: writes the files on a background thread so training does not wait for the
+        disk (order and error reporting are kept; ``learn`` returns after the last write);
+        ``None`` writes on the training thread
     :param verbose: verbosity level
     """
 
@@ -224,7 +236,7 @@ class EpisodeCheckpointCallback(EpisodeEndCallback):
         lineage: list[dict[str, Any]] | None = None,
         on_save: Callable[[Path], None] | None = None,
         wall_time_offset: float = 0.0,
-        background: bool = False,
+        writer: BackgroundWriter | None = None,
         verbose: int = 0,
     ) -> None:
         super().__init__(start_episode, verbose)
@@ -241,7 +253,7 @@ class EpisodeCheckpointCallback(EpisodeEndCallback):
         self._saved_steps: int | None = None
         self.wall_time_offset = wall_time_offset
         self._started = time.monotonic()
-        self._writer = BackgroundWriter() if background else None
+        self._writer = writer
 
     def _init_callback(self) -> None:
         self.save_path.mkdir(parents=True, exist_ok=True)
@@ -258,11 +270,7 @@ class EpisodeCheckpointCallback(EpisodeEndCallback):
         ]
         replay_rows = self._new_replay_rows()
         checkpoint = self._snapshot(episode)
-        job = functools.partial(self._write, checkpoint, replay_rows, targets)
-        if self._writer is None:
-            job()
-        else:
-            self._writer.submit(job)
+        _run(self._writer, functools.partial(self._write, checkpoint, replay_rows, targets))
         self.last_saved_episode = episode
 
     def _write(
@@ -287,11 +295,6 @@ class EpisodeCheckpointCallback(EpisodeEndCallback):
         super()._on_training_end()
         if self._writer is not None:
             self._writer.flush()
-
-    def close(self) -> None:
-        """Finish pending writes and stop the writer thread (call when ``learn`` raised)."""
-        if self._writer is not None:
-            self._writer.close()
 
     def _snapshot(self, episode: int) -> dict[str, Any]:
         wall_time = self.wall_time_offset + time.monotonic() - self._started
@@ -322,3 +325,11 @@ class EpisodeCheckpointCallback(EpisodeEndCallback):
         rows = rows_since(buffer, count + new, new)
         self.lineage = extend_lineage(self.lineage, self.replay_log.run_name, count + new)
         return count, rows
+
+
+def _run(writer: BackgroundWriter | None, job: Callable[[], None]) -> None:
+    """Run ``job`` on ``writer``'s thread, or right here when there is none."""
+    if writer is None:
+        job()
+    else:
+        writer.submit(job)

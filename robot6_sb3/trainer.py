@@ -30,6 +30,7 @@ from tensorboard.compat.proto.event_pb2 import Event, SessionLog
 
 import robot6_envs
 from robot6_sb3.atomic import remove_temp_files
+from robot6_sb3.background_writer import BackgroundWriter
 from robot6_sb3.callbacks import (
     CSVLoggerCallback,
     EpisodeCheckpointCallback,
@@ -581,11 +582,8 @@ def _train_in_run(
     model.set_logger(
         _tensorboard_logger(paths.log_dir, int(checkpoint[GLOBAL_STEP]) if checkpoint else None)
     )
-    replay_log = (
-        ReplayLog(Path(request.checkpoints_dir).resolve(), paths.name)
-        if request.replay_log
-        else None
-    )
+    replay_log = ReplayLog(_checkpoints_root(plan), paths.name) if request.replay_log else None
+    writer = BackgroundWriter()
     stopper = StopTrainingOnRequest(should_stop)
     saver = EpisodeCheckpointCallback(
         paths.checkpoint_dir,
@@ -597,12 +595,12 @@ def _train_in_run(
         lineage=lineage,
         wall_time_offset=float(checkpoint.get(WALL_TIME, 0.0)) if checkpoint else 0.0,
         on_save=_keep_last_hook(paths.checkpoint_dir, request.keep_last),
-        background=True,
+        writer=writer,
     )
     callbacks = CallbackList(
         [
             stopper,
-            CSVLoggerCallback(paths.csv, start_episode=start_episode),
+            CSVLoggerCallback(paths.csv, start_episode=start_episode, writer=writer),
             TensorBoardEpisodeCallback(start_episode=start_episode),
             saver,
             *extra_callbacks,
@@ -618,7 +616,7 @@ def _train_in_run(
             progress_bar=progress_bar,
         )
     finally:
-        saver.close()
+        writer.close()
         model.logger.close()
     return TrainingResult(
         paths=paths,

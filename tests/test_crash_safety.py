@@ -217,3 +217,8 @@ def test_a_moved_checkpoints_folder_still_resumes_exactly(robot6, workdir: Path)
 
     assert result.exit_code == 0, result.output
     assert load(fork / "latest.pth")["episode"] == 4
+    assert (fork / "replay").is_dir() and not (workdir / "checkpoints").exists()
+    again = robot6(
+        "train", *TINY, "--resume-ckpt", f"elsewhere/{fork.name}/latest.pth", "--episodes", "5"
+    )
+    assert again.exit_code == 0, again.output
