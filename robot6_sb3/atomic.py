@@ -26,6 +26,17 @@ SLOW_WRITES_ENV = "ROBOT6_TEST_SLOW_WRITES"
 fault-injection tests can kill the process mid-write."""
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+FILE_MODE = 0o666 & ~_current_umask()
+"""The mode an ordinary ``open(path, "w")`` would give; ``mkstemp``'s own 0600 would make
+every checkpoint private to its owner."""
+
+
 def _pause_for_tests() -> None:
     delay = os.environ.get(SLOW_WRITES_ENV)
     if delay:
@@ -45,6 +56,7 @@ def fsync_dir(directory: Path) -> None:
 def _temp_file_beside(path: Path) -> Iterator[Path]:
     """A fresh temporary path in ``path``'s folder, removed again unless it was renamed away."""
     fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX + path.name + ".", dir=path.parent)
+    os.fchmod(fd, FILE_MODE)
     os.close(fd)
     temp_path = Path(temp)
     try:

@@ -66,6 +66,14 @@ def checkpoint_files(run_dir: Path) -> list[Path]:
     return resume_candidates(Path(run_dir)) + ([best] if best.exists() else [])
 
 
+def newest_best(checkpoints_dir: Path) -> Path | None:
+    """``best.pth`` of the newest run that has one (what ``robot6 eval`` uses by default)."""
+    for run_dir in run_dirs(checkpoints_dir):
+        if (run_dir / BEST_NAME).is_file():
+            return run_dir / BEST_NAME
+    return None
+
+
 def find_resume_checkpoint(checkpoints_dir: Path) -> ResumeChoice:
     """The checkpoint ``--resume`` continues from; ``path is None`` when there is none."""
     skipped: list[Skipped] = []

@@ -18,13 +18,12 @@ from robot6_sb3.layout import (
     LOG_ALPHA,
     METADATA,
     REPLAY,
-    REPLAY_DIR_NAME,
     RNG_STATE,
     STATE_DICT_KEYS,
     TRAINING_STATE,
     WALL_TIME,
 )
-from robot6_sb3.replay_log import SEGMENT_RE, lineage_size
+from robot6_sb3.replay_log import lineage_size, missing_transitions
 
 METADATA_FIELDS = (
     "format_version",
@@ -89,37 +88,6 @@ def _tensors(value: Any, prefix: str) -> list[TensorInfo]:
     return []
 
 
-def missing_replay(checkpoints_root: Path, lineage: list[dict[str, Any]], keep: int) -> str | None:
-    """Which transitions a resume would need but the replay log lacks, or ``None``.
-
-    A resume reads the newest ``keep`` (buffer size) transitions of the lineage; this checks
-    only that segment files cover them (their names), not their content.
-
-    :param checkpoints_root: the folder holding the run folders the lineage names
-    :param lineage: the checkpoint's ``replay.lineage``
-    :param keep: the replay buffer size
-    """
-    begin = max(0, lineage_size(lineage) - keep)
-    for source in lineage:
-        position, stop = max(int(source["start"]), begin), int(source["stop"])
-        directory = Path(checkpoints_root) / str(source["run"]) / REPLAY_DIR_NAME
-        segments = []
-        if directory.is_dir():
-            for path in directory.iterdir():
-                match = SEGMENT_RE.match(path.name)
-                if match:
-                    segments.append((int(match.group(1)), int(match.group(2))))
-        for start, end in sorted(segments):
-            if start <= position < end:
-                position = end
-        if position < stop:
-            return (
-                f"the replay log of run {source['run']} lacks transitions {position}..{stop} "
-                f"(looked in {directory}; was the run pruned?)"
-            )
-    return None
-
-
 def _exactness(checkpoint: Checkpoint, path: Path) -> tuple[bool, str]:
     if checkpoint.get(REPLAY) is None:
         return False, "no replay buffer (trained with --no-buffer): a resume starts empty"
@@ -128,7 +96,7 @@ def _exactness(checkpoint: Checkpoint, path: Path) -> tuple[bool, str]:
         return False, f"lacks {', '.join(missing)}"
     buffer_size = int(checkpoint[METADATA]["hyperparameters"].get("buffer_size", 0))
     lineage = checkpoint[REPLAY]["lineage"]
-    gap = missing_replay(Path(path).resolve().parent.parent, lineage, buffer_size)
+    gap = missing_transitions(Path(path).resolve().parent.parent, lineage, buffer_size)
     if gap:
         return False, gap
     return True, "RNG, env, SB3 counters and the replay log are all there"

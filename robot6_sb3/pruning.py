@@ -10,7 +10,6 @@ Removing ``ckpt_ep_N.pth`` files never breaks a child run: its buffer lives in t
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from robot6_sb3.checkpoint import load_checkpoint
 from robot6_sb3.discovery import checkpoint_files
 from robot6_sb3.errors import CheckpointError, CheckpointWriteError, RunLockedError, UsageError
 from robot6_sb3.layout import METADATA, REPLAY, RunPaths, periodic_episode, run_time
-from robot6_sb3.run_lock import RunLock
+from robot6_sb3.run_lock import RunLock, is_locked
 
 
 def keep_last_periodic(run_dir: Path, keep: int) -> list[Path]:
@@ -94,25 +93,6 @@ def _size(folders: tuple[Path, ...]) -> int:
     return total
 
 
-def _is_locked(lock_path: Path) -> bool:
-    """Whether a live process holds the run lock at ``lock_path``.
-
-    Unlike :func:`robot6_sb3.run_lock.is_locked`, this only reads: taking the lock there
-    rewrites the file with our pid, and a dry run must change nothing.
-    """
-    try:
-        fd = os.open(lock_path, os.O_RDONLY)
-    except (FileNotFoundError, NotADirectoryError):
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
-
-
 def run_needs(run_dir: Path) -> dict[str, str]:
     """Runs that ``run_dir``'s checkpoints depend on: ``{run name: why}``.
 
@@ -168,7 +148,7 @@ def plan_prune(
     for name in newest_first[:keep_runs]:
         reasons[name] = f"one of the {keep_runs} newest"
     for name in newest_first:
-        if _is_locked(paths[name].lock):
+        if is_locked(paths[name].lock):
             reasons[name] = "locked: a process is writing it"
     pending = list(reasons)
     while pending:

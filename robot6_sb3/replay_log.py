@@ -136,6 +136,33 @@ def read_range(checkpoints_root: Path, run_name: str, start: int, stop: int) -> 
     return _concat(parts)
 
 
+def missing_transitions(
+    checkpoints_root: Path, lineage: list[dict[str, Any]], keep: int
+) -> str | None:
+    """Which transitions a resume would need but the log lacks (a message), or ``None``.
+
+    A resume reads the newest ``keep`` (buffer size) transitions of the lineage; this checks
+    that segment files cover them (by their names, without reading them).
+
+    :param checkpoints_root: the folder holding the run folders the lineage names
+    :param lineage: the checkpoint's ``replay.lineage``
+    :param keep: the replay buffer size
+    """
+    begin = max(0, lineage_size(lineage) - keep)
+    for source in lineage:
+        position, stop = max(int(source["start"]), begin), int(source["stop"])
+        directory = Path(checkpoints_root) / str(source["run"]) / REPLAY_DIR_NAME
+        for start, end, _ in _segments(directory):
+            if start <= position < end:
+                position = end
+        if position < stop:
+            return (
+                f"the replay log of run {source['run']} lacks transitions {position}..{stop} "
+                f"(looked in {directory}; was the run pruned?)"
+            )
+    return None
+
+
 def read_lineage(
     checkpoints_root: Path, lineage: Iterable[dict[str, Any]], start: int
 ) -> Transitions:

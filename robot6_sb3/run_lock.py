@@ -61,11 +61,15 @@ class RunLock:
 
 
 def is_locked(lock_path: Path) -> bool:
-    """Whether a live process holds the lock at ``lock_path``."""
-    if not Path(lock_path).exists():
+    """Whether a live process holds the lock at ``lock_path``; only reads, changes nothing."""
+    try:
+        fd = os.open(lock_path, os.O_RDONLY)
+    except (FileNotFoundError, NotADirectoryError):
         return False
     try:
-        with RunLock(lock_path):
-            return False
-    except RunLockedError:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
         return True
+    finally:
+        os.close(fd)
+    return False

@@ -49,6 +49,15 @@ def shown(path: Path) -> str:
         return str(absolute)
 
 
+def human_size(size: float) -> str:
+    """A byte count for people: 512 B, 1.4 MB."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print ``message`` as an error on stderr; returns the ``typer.Exit`` to raise."""
     err.print(f"[bold red]error:[/] {message}", markup=True)

@@ -12,10 +12,17 @@ import typer
 from rich.table import Table
 
 from robot6_sb3.checkpoint import load_checkpoint
-from robot6_sb3.cli.app import CheckpointsDir, RunsDir, app, errors_to_exit_codes, out, shown
-from robot6_sb3.cli.train import _human_size
+from robot6_sb3.cli.app import (
+    CheckpointsDir,
+    RunsDir,
+    app,
+    errors_to_exit_codes,
+    human_size,
+    out,
+    shown,
+)
 from robot6_sb3.comparison import find_runs, parse_size, plot_runs, read_history, summarize_run
-from robot6_sb3.discovery import run_dirs
+from robot6_sb3.discovery import newest_best
 from robot6_sb3.errors import UsageError
 from robot6_sb3.evaluation import evaluate_policy
 from robot6_sb3.export import export_sb3, max_prediction_difference
@@ -137,11 +144,11 @@ def prune(
         verb = "would remove" if dry_run else "remove"
         for decision in plan.removed:
             folders = ", ".join(shown(folder) for folder in decision.folders)
-            out.print(f"{verb:<7} {decision.run} ({_human_size(decision.size_bytes)}): {folders}")
+            out.print(f"{verb:<7} {decision.run} ({human_size(decision.size_bytes)}): {folders}")
         if dry_run:
             freed = sum(d.size_bytes for d in plan.removed)
             out.print(
-                f"Dry run: {len(plan.removed)} runs ({_human_size(freed)}) would be removed; "
+                f"Dry run: {len(plan.removed)} runs ({human_size(freed)}) would be removed; "
                 "nothing was changed."
             )
             return
@@ -150,17 +157,17 @@ def prune(
         if decision not in done:
             out.print(f"kept    {decision.run}: it became locked while pruning")
     freed = sum(d.size_bytes for d in done)
-    out.print(f"Removed {len(done)} runs ({_human_size(freed)}).")
+    out.print(f"Removed {len(done)} runs ({human_size(freed)}).")
 
 
 def _best_of_newest_run(checkpoints_dir: Path) -> Path:
-    for run_dir in run_dirs(checkpoints_dir):
-        if (run_dir / BEST_NAME).is_file():
-            return run_dir / BEST_NAME
-    raise UsageError(
-        f"no CKPT given and no run in {checkpoints_dir}/ has a {BEST_NAME}; "
-        "pass a checkpoint file, or train first with: robot6 train"
-    )
+    best = newest_best(checkpoints_dir)
+    if best is None:
+        raise UsageError(
+            f"no CKPT given and no run in {checkpoints_dir}/ has a {BEST_NAME}; "
+            "pass a checkpoint file, or train first with: robot6 train"
+        )
+    return best
 
 
 @app.command("eval")
@@ -291,7 +298,7 @@ def inspect(
         print(json.dumps(summary.to_dict(), indent=2))
         return
     metadata = summary.metadata
-    table = Table(title=f"{shown(Path(summary.path))} ({_human_size(summary.size_bytes)})")
+    table = Table(title=f"{shown(Path(summary.path))} ({human_size(summary.size_bytes)})")
     table.add_column("field")
     table.add_column("value", overflow="fold")
     for name in ("format_version", "algo", "env_id", "env_kwargs", "obs_dim", "act_dim"):

@@ -14,7 +14,16 @@ import typer
 from rich.table import Table
 
 from robot6_sb3.checkpoint import is_exact, load_checkpoint
-from robot6_sb3.cli.app import CheckpointsDir, RunsDir, app, err, errors_to_exit_codes, out, shown
+from robot6_sb3.cli.app import (
+    CheckpointsDir,
+    RunsDir,
+    app,
+    err,
+    errors_to_exit_codes,
+    human_size,
+    out,
+    shown,
+)
 from robot6_sb3.discovery import checkpoint_files, find_resume_checkpoint, run_dirs
 from robot6_sb3.errors import CheckpointError, UsageError
 from robot6_sb3.layout import (
@@ -272,14 +281,6 @@ def _describe_file(path: Path) -> dict[str, Any]:
     return entry
 
 
-def _human_size(size: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")
-
-
 def _human_age(seconds: float) -> str:
     for unit, length in (("d", 86400), ("h", 3600), ("min", 60)):
         if seconds >= length:
@@ -336,7 +337,7 @@ def list_checkpoints(
                     "-",
                     "-",
                     "-",
-                    _human_size(entry["size_bytes"]),
+                    human_size(entry["size_bytes"]),
                     _human_age(entry["age_seconds"]),
                     f"[red]unreadable: {entry['error']}[/]",
                 )
@@ -348,7 +349,7 @@ def list_checkpoints(
                 str(entry["episode"]),
                 str(entry["global_step"]),
                 f"{entry['best_reward']:.4f}",
-                _human_size(entry["size_bytes"]),
+                human_size(entry["size_bytes"]),
                 _human_age(entry["age_seconds"]),
                 exact,
             )
