@@ -13,7 +13,9 @@ in-process from ``plan_training`` to the first env step, against a new run's sta
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,6 +26,7 @@ import numpy as np
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
 
+from robot6_sb3.background_writer import BackgroundWriter
 from robot6_sb3.callbacks import EpisodeCheckpointCallback, EpisodeRecord
 from robot6_sb3.checkpoint import load_checkpoint, save_checkpoint
 from robot6_sb3.replay_log import FIELDS, ReplayLog, segment_name
@@ -49,7 +52,7 @@ def _saver(root: Path, model: Any, count: int, background: bool) -> EpisodeCheck
         metadata={"run_name": run.name},
         replay_log=ReplayLog(root, run.name),
         lineage=[{"run": run.name, "start": 0, "stop": count}] if count else [],
-        background=background,
+        writer=BackgroundWriter() if background else None,
     )
     saver.init_callback(model)
     return saver
@@ -88,7 +91,8 @@ def save_cost_ms(
                 if saver._writer is not None:
                     saver._writer.flush()  # the disk catches up while the next episode trains
         for saver in savers.values():
-            saver.close()
+            if saver._writer is not None:
+                saver._writer.close()
     env.close()
     return times
 
@@ -119,28 +123,45 @@ def latest_size_bytes() -> int:
 
 
 class _FirstStep(BaseCallback):
-    """Notes when the first env step is done and ends training there."""
+    """Notes when the first env step is done (wall clock) and ends training there."""
 
     def __init__(self) -> None:
         super().__init__()
         self.at: float | None = None
 
     def _on_step(self) -> bool:
-        self.at = time.perf_counter()
+        self.at = time.time()
         return False
 
 
-def _time_to_first_step(request: TrainRequest) -> float:
-    start = time.perf_counter()
+def _first_step_at(request: TrainRequest) -> float:
     timer = _FirstStep()
     run_training(plan_training(request), callbacks=[timer])
     assert timer.at is not None
-    return timer.at - start
+    return timer.at
+
+
+def _time_to_first_step(request: TrainRequest) -> float:
+    """Seconds from the command's start (a new Python process) to its first env step."""
+    start = time.time()
+    arguments = [
+        "--first-step",
+        str(request.resume_ckpt or ""),
+        str(request.checkpoints_dir),
+        str(request.runs_dir),
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.checkpoint_cost", *arguments],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(done.stdout.strip().splitlines()[-1]) - start
 
 
 def resume_latency(sizes: list[int], repeats: int) -> tuple[list[float], dict[int, list[float]]]:
-    """Seconds from ``plan_training`` to the first env step: new runs, and resumes of a run
-    whose replay history holds ``size`` transitions."""
+    """Seconds from command start to the first env step: new runs, and resumes (forks) of a
+    run whose replay history holds ``size`` transitions."""
     rng = np.random.default_rng(1)
     fresh: list[float] = []
     resumed: dict[int, list[float]] = {size: [] for size in sizes}
@@ -148,6 +169,7 @@ def resume_latency(sizes: list[int], repeats: int) -> tuple[list[float], dict[in
         root = Path(folder)
         base = TrainRequest(episodes=1, seed=0, checkpoints_dir=root / "c", runs_dir=root / "r")
         template = load_checkpoint(run_training(plan_training(base)).paths.latest)
+        shutil.rmtree(root / "c")
         sources = {}
         for size in sizes:
             run = root / "c" / f"sac_20990101-00000{sizes.index(size)}"
@@ -175,7 +197,9 @@ def resume_latency(sizes: list[int], repeats: int) -> tuple[list[float], dict[in
             fresh.append(_time_to_first_step(base))
             for size in sizes:
                 # Resuming the same file each time: a fresh fork keeps the source unchanged.
-                fork = TrainRequest(episodes=2, resume_ckpt=sources[size], runs_dir=root / "r")
+                fork = TrainRequest(
+                    resume_ckpt=sources[size], checkpoints_dir=root / "c", runs_dir=root / "r"
+                )
                 resumed[size].append(_time_to_first_step(fork))
     return fresh, resumed
 
@@ -188,8 +212,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, a few seconds")
     parser.add_argument("--repeats", type=int, default=15, help="saves per buffer size")
+    parser.add_argument("--first-step", nargs=3, help=argparse.SUPPRESS)  # the timed child
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    if args.first_step:
+        ckpt, checkpoints_dir, runs_dir = args.first_step
+        request = TrainRequest(
+            episodes=1 if not ckpt else 10**6,
+            seed=0,
+            resume_ckpt=Path(ckpt) if ckpt else None,
+            checkpoints_dir=Path(checkpoints_dir),
+            runs_dir=Path(runs_dir),
+        )
+        print(_first_step_at(request))
+        return 0
     sizes = [1_000, 10_000] if args.quick else [1_000, 100_000, 1_000_000]
     repeats = 3 if args.quick else args.repeats
 
@@ -216,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
 
     latency_sizes = [10_000] if args.quick else [100_000, 1_000_000]
     fresh, resumed = resume_latency(latency_sizes, 1 if args.quick else 3)
-    print("## Resume latency (plan_training to first env step, seconds)\n")
+    print("## Resume latency (command start to first env step, seconds)\n")
     print("| start | seconds, median (min-max) | ratio to a new run |")
     print("| --- | ---: | ---: |")
     print(f"| new run | {_stats(fresh)} | 1.00 |")
