@@ -9,6 +9,7 @@ Importing this package registers ``Robot6Reach-v0`` with Gymnasium (once per pro
 """
 
 from gymnasium.envs.registration import register, registry
+
 from robot6_envs.reach_env import ENV_ID, MAX_EPISODE_STEPS, Robot6ReachEnv
 from robot6_envs.task import SUCCESS_DISTANCE
 

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+
 from robot6_envs.robot import CONTROL_MODES, XArm6
 from robot6_envs.simulation import Simulation
 from robot6_envs.task import REWARD_TYPES, ReachTask

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pybullet
 from gymnasium import spaces
+
 from robot6_envs.simulation import Simulation
 
 URDF_FILE = "xarm/xarm6_robot.urdf"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from robot6_envs.simulation import Simulation
 
 SUCCESS_DISTANCE = 0.05

@@ -12,12 +12,13 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
-import robot6_envs
 from gymnasium.utils.env_checker import check_env as gymnasium_check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+import robot6_envs
 from robot6_envs import ENV_ID, MAX_EPISODE_STEPS, SUCCESS_DISTANCE, Robot6ReachEnv
 from robot6_envs.reach_env import STATE_KEYS
 from robot6_envs.robot import EE_STEP
-from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 COMBINATIONS = list(itertools.product(["ee", "joints"], ["dense", "sparse"]))
 COMBINATION_IDS = [f"{control}-{reward_type}" for control, reward_type in COMBINATIONS]
