@@ -29,7 +29,7 @@ $(PYTHON):
 	python3 -m venv $(VENV)
 
 $(DEV_STAMP): pyproject.toml constraints.txt | $(PYTHON)
-	$(PIP_INSTALL) -e '.[dev]'
+	$(PIP_INSTALL) -e '.[dev,sweep]'
 	touch $@
 
 $(BENCH_STAMP): pyproject.toml constraints.txt | $(PYTHON)

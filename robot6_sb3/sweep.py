@@ -66,6 +66,8 @@ RUN = "run"
 """The trial's run folder name under ``checkpoints/`` and ``runs/``."""
 EPISODES = "episodes"
 """Episodes completed by the run so far."""
+FIRST_EPISODE_AT = "first_episode_at"
+"""Unix time at which this trial's first episode (of this try) was complete."""
 WORKER = "worker"
 RESUMED_FROM = "resumed_from_episode"
 ERROR = "error"
@@ -275,6 +277,15 @@ def _sampler(name: str) -> optuna.samplers.BaseSampler:
     return optuna.samplers.RandomSampler() if name == "random" else optuna.samplers.TPESampler()
 
 
+def _open_settings_storage(settings: SweepSettings) -> RDBStorage:
+    if settings.storage_url is None:
+        # The default SQLite file lives in the study folder.
+        settings.study_dir.mkdir(parents=True, exist_ok=True)
+    return open_storage(
+        settings.url, settings.heartbeat_interval, settings.grace_period, settings.max_retry
+    )
+
+
 def open_study(settings: SweepSettings, storage: RDBStorage | None = None) -> optuna.Study:
     """Create the study or join it; its folders are created too.
 
@@ -284,12 +295,8 @@ def open_study(settings: SweepSettings, storage: RDBStorage | None = None) -> op
         from the one the study was created with
     """
     check_study_name(settings.study)
-    if settings.storage_url is None:
-        settings.study_dir.mkdir(parents=True, exist_ok=True)
     if storage is None:
-        storage = open_storage(
-            settings.url, settings.heartbeat_interval, settings.grace_period, settings.max_retry
-        )
+        storage = _open_settings_storage(settings)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         study_name=settings.study,
@@ -417,6 +424,7 @@ class _TrialRecorder(EpisodeEndCallback):
         self.trial = trial
         self.description = description
         self.run_name: str | None = None
+        self._first_recorded = False
 
     def _init_callback(self) -> None:
         # run_training has created the run by now; its logger writes into runs/<run>/.
@@ -431,6 +439,9 @@ class _TrialRecorder(EpisodeEndCallback):
 
     def _on_episodes_complete(self, records: list[EpisodeRecord]) -> None:
         with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
+            if not self._first_recorded:
+                self.trial.set_user_attr(FIRST_EPISODE_AT, time.time())
+                self._first_recorded = True
             self.trial.set_user_attr(EPISODES, records[-1].episode + 1)
 
 
@@ -511,9 +522,7 @@ class _Worker:
         self.settings = settings
         self.should_stop = should_stop
         self.on_trial_end = on_trial_end
-        self.storage = open_storage(
-            settings.url, settings.heartbeat_interval, settings.grace_period, settings.max_retry
-        )
+        self.storage = _open_settings_storage(settings)
         self.study = open_study(settings, self.storage)
         self.poll_interval = max(0.5, min(5.0, settings.heartbeat_interval / 2))
 
@@ -632,11 +641,11 @@ class _Worker:
             )
         if evaluator.stop_requested:
             self.study.tell(trial, state=TrialState.PRUNED)
-            value = evaluator.last_result[1] if evaluator.last_result else None
+            assert evaluator.last_result is not None
+            value = _metric(evaluator.last_result[1], settings.space.metric)
             return TrialOutcome(
-                trial.number, "PRUNED", None if value is None else _metric(value, settings.space.metric),
-                seconds=time.monotonic() - started, **outcome,
-            )  # fmt: skip
+                trial.number, "PRUNED", value, seconds=time.monotonic() - started, **outcome
+            )
         if result.stopped_early or evaluator.last_result is None:
             return self._interrupt(trial, retry_of, started, run, done)
         value = _metric(evaluator.last_result[1], settings.space.metric)
@@ -666,6 +675,12 @@ class _Worker:
     ) -> TrialOutcome:
         """Stopped on request: fail the trial and queue it again, as if its worker had died, so
         the next worker resumes it from ``latest.pth``."""
+        if self.storage.get_trial(trial._trial_id).state != TrialState.RUNNING:
+            # Declared dead and queued again already; a second copy would run it twice.
+            return TrialOutcome(
+                trial.number, "SUPERSEDED", run=run, episodes=done, retry_of=retry_of,
+                seconds=time.monotonic() - started,
+            )  # fmt: skip
         self.study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
         callback = self.storage.get_heartbeat_stale_trial_callback()
         if callback is not None:

@@ -118,6 +118,7 @@ def _worker_command(settings: SweepSettings, space: Path) -> list[str]:
         "--max-retry", str(settings.max_retry),
         "--device", settings.device,
         "--save-every", str(settings.save_every),
+        "--as-worker",
     ]  # fmt: skip
 
 
@@ -187,6 +188,12 @@ def run(
     save_every: Annotated[
         int, typer.Option(help="Write ckpt_ep_N.pth every this many completed episodes.")
     ] = 50,
+    as_worker: Annotated[
+        bool,
+        typer.Option(
+            hidden=True, help="Run as one of --workers' processes: no study set-up, no summary."
+        ),
+    ] = False,
 ) -> None:
     """Run trials of a study until its budget is finished; start it on as many machines as you like."""
     stop = _StopOnSignal()
@@ -224,12 +231,18 @@ def run(
             device=device,
             save_every=save_every,
         )
+        if as_worker:
+            sweep.run_worker(settings, stop.requested, lambda o: out.print(_describe(o)))
+            if stop.received is not None:
+                raise typer.Exit(code=128 + stop.received)
+            return
         # Create the study here, once, so that workers only join it.
         handle = sweep.open_study(settings)
+        abnormal = 0
         if workers == 1:
             sweep.run_worker(settings, stop.requested, lambda o: out.print(_describe(o)))
         else:
-            _run_children(settings, space, workers, stop)
+            abnormal = _run_children(settings, space, workers, stop)
         finished = sweep.finished_count(handle.get_trials(deepcopy=False))
     if stop.received is not None:
         out.print(
@@ -241,7 +254,9 @@ def run(
     )
     if finished < n_trials:
         raise fail(
-            f"the workers ended with {finished} of {n_trials} trials finished; see {status}, "
+            f"the workers ended with {finished} of {n_trials} trials finished"
+            + (f" ({abnormal} of {workers} ended abnormally, see above)" if abnormal else "")
+            + f"; see {status}, "
             "then run the same command again to finish the study",
             1,
         )

@@ -1,0 +1,307 @@
+"""``robot6 sweep``: multi-worker studies on SQLite and PostgreSQL, a killed worker's trial
+resumed by another worker, the status table, and bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import load
+from tests.postgres import postgres_server, unavailable_reason
+
+optuna = pytest.importorskip("optuna", reason="the sweep extra (optuna) is not installed")
+
+TINY_SPACE = """\
+episodes: 3
+metric: mean_reward
+eval_every: 2
+eval_episodes: 1
+pruner: {type: median, n_startup_trials: 2}
+params:
+  learning_rate: {type: float, low: 1.0e-4, high: 1.0e-2, log: true}
+  seed: {type: int, low: 0, high: 999}
+  net_arch: "32,32"
+  batch_size: 32
+  learning_starts: 60
+  buffer_size: 10000
+"""
+FAST_HEARTBEAT = ("--heartbeat-interval", "1", "--grace-period", "3")
+
+
+def _write_space(workdir: Path, text: str = TINY_SPACE, name: str = "space.yaml") -> Path:
+    path = workdir / name
+    path.write_text(text)
+    return path
+
+
+def _csv_episodes(path: Path) -> list[tuple[int, int]]:
+    with open(path, newline="") as handle:
+        return [(int(row["episode"]), int(row["global_step"])) for row in csv.DictReader(handle)]
+
+
+def _status(robot6, study: str, *options: str) -> dict:
+    result = robot6("sweep", "status", "--study", study, "--json", *options)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def _assert_valid_run(run_dir: Path, runs_dir: Path, episodes: int, study: str) -> None:
+    assert load(run_dir / "latest.pth")["episode"] == episodes
+    assert _csv_episodes(runs_dir / run_dir.name / "training.csv") == [
+        (n, 50 * (n + 1)) for n in range(episodes)
+    ]
+    described = json.loads((run_dir / "sweep_trial.json").read_text())
+    assert described["study"] == study and described["run"] == run_dir.name
+
+
+@pytest.mark.slow
+def test_three_workers_finish_six_trials_in_resumable_runs(robot6, workdir: Path) -> None:
+    space = _write_space(workdir)
+
+    result = robot6(
+        "sweep", "run", "--study", "tiny", "--space", str(space), "--workers", "3",
+        "--n-trials", "6", *FAST_HEARTBEAT,
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert "Study tiny: 6 of 6 trials finished." in result.stdout
+    status = _status(robot6, "tiny")
+    assert status["finished"] == 6
+    assert status["storage"] == f"sqlite:///{workdir.resolve()}/sweeps/tiny/optuna.db"
+    trials = status["trials"]
+    assert sorted(t["number"] for t in trials) == [0, 1, 2, 3, 4, 5]
+    study_dir = workdir / "sweeps" / "tiny"
+    runs = set()
+    for trial in trials:
+        assert trial["state"] in ("COMPLETE", "PRUNED"), trial
+        # Evaluations at episodes 2 and 3; the pruner may stop a trial only at 2.
+        assert trial["episodes"] == (3 if trial["state"] == "COMPLETE" else 2)
+        assert trial["retry_of"] is None and trial["error"] is None
+        assert set(trial["params"]) == {"learning_rate", "seed"}
+        run_dir = Path(trial["run_dir"])
+        assert run_dir == Path("sweeps/tiny/checkpoints") / trial["run"]
+        _assert_valid_run(workdir / run_dir, study_dir / "runs", trial["episodes"], "tiny")
+        runs.add(trial["run"])
+    assert len(runs) == 6
+    assert sorted(p.name for p in (study_dir / "checkpoints").iterdir()) == sorted(runs)
+    values = [t["value"] for t in trials if t["state"] == "COMPLETE"]
+    assert values == sorted(values, reverse=True), "best trial first"
+
+    table = robot6("sweep", "status", "--study", "tiny")
+    assert table.exit_code == 0, table.output
+    for run in runs:
+        assert run in table.stdout
+    assert (
+        "robot6 compare --checkpoints-dir sweeps/tiny/checkpoints --runs-dir sweeps/tiny/runs"
+        in table.stdout
+    )
+
+    # A trial's folder is an ordinary run: it resumes, and robot6 compare reads the study.
+    first = trials[0]
+    resumed = robot6(
+        "train", "--resume-ckpt", f"{first['run_dir']}/latest.pth",
+        "--episodes", str(first["episodes"] + 1), "--runs-dir", "sweeps/tiny/runs", "--no-progress",
+    )  # fmt: skip
+    assert resumed.exit_code == 0, resumed.output
+    _assert_valid_run(workdir / first["run_dir"], study_dir / "runs", first["episodes"] + 1, "tiny")
+    compared = robot6(
+        "compare", "--checkpoints-dir", "sweeps/tiny/checkpoints", "--runs-dir", "sweeps/tiny/runs",
+        "--json",
+    )  # fmt: skip
+    assert compared.exit_code == 0, compared.output
+    for run in runs:
+        assert run in compared.stdout
+
+
+KILL_SPACE = TINY_SPACE.replace("episodes: 3", "episodes: 6").replace(
+    "pruner: {type: median, n_startup_trials: 2}", "pruner: none"
+).replace("eval_every: 2", "eval_every: 3")  # fmt: skip
+
+
+class _KillFirstWorker:
+    """Watches the study's runs and SIGKILLs the worker of the first run to reach 3 episodes."""
+
+    def __init__(self, study_dir: Path) -> None:
+        self.study_dir = study_dir
+        self.killed: tuple[str, int, int, float] | None = None
+        """Run name, worker pid, CSV rows at the kill, time of the kill."""
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        while not self._done.wait(0.05):
+            for csv_path in self.study_dir.glob("runs/*/training.csv"):
+                rows = len(_csv_episodes(csv_path))
+                if 3 <= rows < 6:
+                    run = csv_path.parent.name
+                    lock = self.study_dir / "checkpoints" / run / ".lock"
+                    pid = int(lock.read_text().split()[1])
+                    assert pid != os.getpid(), "the worker must be a child process"
+                    os.kill(pid, signal.SIGKILL)
+                    self.killed = (run, pid, rows, time.time())
+                    return
+
+    def __enter__(self) -> _KillFirstWorker:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"PostgreSQL test skipped: {reason}")
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def storage_options(request: pytest.FixtureRequest) -> tuple[str, ...]:
+    if request.param == "sqlite":
+        return ()
+    return ("--storage", request.getfixturevalue("postgres_url"))
+
+
+@pytest.mark.slow
+def test_killed_workers_trial_is_resumed_from_its_latest_checkpoint(
+    robot6, workdir: Path, storage_options: tuple[str, ...]
+) -> None:
+    space = _write_space(workdir, KILL_SPACE)
+    study_dir = workdir / "sweeps" / "kill"
+
+    with _KillFirstWorker(study_dir) as killer:
+        result = robot6(
+            "sweep", "run", "--study", "kill", "--space", str(space), "--workers", "2",
+            "--n-trials", "3", *FAST_HEARTBEAT, *storage_options,
+        )  # fmt: skip
+
+    assert killer.killed is not None, result.output
+    run, pid, rows_at_kill, killed_at = killer.killed
+    assert result.exit_code == 0, result.output
+    assert f"worker {pid} was killed by SIGKILL" in result.stderr
+    assert "Study kill: 3 of 3 trials finished." in result.stdout
+    status = _status(robot6, "kill", *storage_options)
+    assert status["finished"] == 3
+    trials = {t["number"]: t for t in status["trials"]}
+    assert sorted(t["state"] for t in trials.values()) == ["COMPLETE"] * 3 + ["FAIL"]
+    dead = next(t for t in trials.values() if t["state"] == "FAIL")
+    assert dead["run"] == run and dead["worker"].endswith(f":{pid}") and dead["error"] is None
+    retry = next(t for t in trials.values() if t["retry_of"] == dead["number"])
+    assert retry["state"] == "COMPLETE" and retry["number"] > dead["number"]
+    assert retry["params"] == dead["params"]
+    assert retry["run"] == run
+    # The CSV row of an episode is written just before its checkpoint; a kill in between
+    # resumes one episode earlier, and that row is dropped and written again.
+    assert rows_at_kill - 1 <= retry["resumed_from"] <= rows_at_kill
+    assert not retry["worker"].endswith(f":{pid}")
+    for trial in trials.values():
+        if trial["state"] == "COMPLETE":
+            _assert_valid_run(workdir / trial["run_dir"], study_dir / "runs", 6, "kill")
+    described = json.loads((study_dir / "checkpoints" / run / "sweep_trial.json").read_text())
+    assert (described["trial"], described["retry_of"]) == (retry["number"], dead["number"])
+
+    storage = storage_options[1] if storage_options else status["storage"]
+    frozen = optuna.load_study(study_name="kill", storage=storage).trials[retry["number"]]
+    delay = frozen.user_attrs["first_episode_at"] - killed_at
+    print(f"\n[{storage.split(':')[0]}] kill to the retried trial's first episode: {delay:.1f} s")
+
+
+def test_a_second_space_file_is_refused_for_an_existing_study(robot6, workdir: Path) -> None:
+    space = _write_space(workdir, TINY_SPACE.replace("episodes: 3", "episodes: 1"))
+    first = robot6("sweep", "run", "--study", "s", "--space", str(space), "--n-trials", "1")
+    assert first.exit_code == 0, first.output
+    other = _write_space(workdir, TINY_SPACE.replace("high: 999", "high: 5"), "other.yaml")
+
+    result = robot6("sweep", "run", "--study", "s", "--space", str(other), "--n-trials", "1")
+
+    assert result.exit_code == 2
+    assert "study s in sqlite:///" in result.stderr
+    assert "was started with another space file" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("space_text", "options", "expected"),
+    [
+        (TINY_SPACE + "  dropout: 0.1\n", (), "unknown parameter 'dropout'"),
+        (
+            TINY_SPACE.replace("low: 1.0e-4, high: 1.0e-2", "low: 1.0e-2, high: 1.0e-4"),
+            (),
+            "parameter 'learning_rate': low must be below high, got low=0.01, high=0.0001",
+        ),
+        (TINY_SPACE.replace("type: int,", "type: gaussian,"), (), "got 'gaussian'"),
+        (
+            TINY_SPACE,
+            ("--storage", "postgresql+psycopg2://sweeper:s3cret@127.0.0.1:1/sweeps"),
+            "cannot open the study storage postgresql+psycopg2://sweeper:***@127.0.0.1:1/sweeps",
+        ),
+        (TINY_SPACE, ("--storage", "nosuchdb://x"), "cannot open the study storage nosuchdb://x"),
+        (TINY_SPACE, ("--workers", "0"), "--workers must be at least 1, got 0"),
+        (TINY_SPACE, ("--n-trials", "0"), "--n-trials must be at least 1, got 0"),
+        (TINY_SPACE, ("--study", "a/b"), "--study 'a/b' must be 1-100 letters"),
+        (
+            TINY_SPACE,
+            ("--grace-period", "5", "--heartbeat-interval", "5"),
+            "--grace-period (5 s) must be longer than --heartbeat-interval (5 s)",
+        ),
+    ],
+)
+def test_bad_input_exits_2_naming_the_problem_and_writes_nothing(
+    robot6, workdir: Path, space_text: str, options: tuple[str, ...], expected: str
+) -> None:
+    space = _write_space(workdir, space_text)
+
+    result = robot6("sweep", "run", "--study", "bad", "--space", str(space), *options)
+
+    assert result.exit_code == 2, result.output
+    assert expected in " ".join(result.stderr.split())
+    assert "s3cret" not in result.output
+    assert "Traceback" not in result.output
+    assert not (workdir / "sweeps").exists()
+
+
+def test_status_of_an_unknown_study_exits_2(robot6, workdir: Path) -> None:
+    result = robot6("sweep", "status", "--study", "nothing")
+
+    assert result.exit_code == 2
+    assert "no study nothing:" in result.stderr
+    assert not (workdir / "sweeps").exists()
+
+
+def test_a_stopped_worker_queues_its_trial_and_the_next_one_resumes_it(workdir: Path) -> None:
+    from robot6_sb3.sweep import SweepSettings, run_worker
+    from robot6_sb3.sweep_space import load_space
+
+    settings = SweepSettings(
+        study="stop", space=load_space(_write_space(workdir)), n_trials=1,
+        heartbeat_interval=1, grace_period=3,
+    )  # fmt: skip
+    polls = 0
+
+    def after_two_and_a_half_episodes() -> bool:
+        nonlocal polls
+        polls += 1  # polled once per env step, plus a few times around the trial
+        return polls > 130
+
+    stopped = run_worker(settings, should_stop=after_two_and_a_half_episodes)
+
+    assert [(o.number, o.state, o.episodes) for o in stopped] == [(0, "INTERRUPTED", 2)]
+    run = stopped[0].run
+    resumed = run_worker(settings)
+
+    assert [(o.number, o.state, o.retry_of, o.resumed_from, o.run) for o in resumed] == [
+        (1, "COMPLETE", 0, 2, run)
+    ]
+    study_dir = workdir / "sweeps" / "stop"
+    _assert_valid_run(study_dir / "checkpoints" / run, study_dir / "runs", 3, "stop")
