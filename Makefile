@@ -33,7 +33,7 @@ $(DEV_STAMP): pyproject.toml constraints.txt | $(PYTHON)
 	touch $@
 
 $(BENCH_STAMP): pyproject.toml constraints.txt | $(PYTHON)
-	$(PIP_INSTALL) -e '.[dev,bench]'
+	$(PIP_INSTALL) -e '.[dev,sweep,bench]'
 	touch $@ $(DEV_STAMP)
 
 clean:
