@@ -39,7 +39,7 @@ class Hyperparameters:
     gradient_steps: int = 1
     """Gradient steps per round."""
 
-    net_arch: tuple[int, ...] = field(default=(256, 256))
+    net_arch: tuple[int, ...] = field(default=(128, 128))
     """Hidden layer sizes, shared by the actor and each critic."""
 
     def to_dict(self) -> dict[str, Any]:
