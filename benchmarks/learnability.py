@@ -207,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         + (f"; median {statistics.median(reached):,.0f} steps" if reached else "")
         + f"; total wall {sum(r.wall_s for r in results):.0f} s"
     )
+    if args.quick:
+        return 0  # a smoke run trains far too briefly for the target to mean anything
     return 0 if len(reached) == len(results) else 1
 
 
