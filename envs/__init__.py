@@ -10,6 +10,7 @@ Importing this package registers ``Robot6Reach-v0`` with Gymnasium (once per pro
 
 from gymnasium.envs.registration import register, registry
 
+import robot6_envs.native_output  # noqa: F401  (first: imports pybullet without its banner)
 from robot6_envs.reach_env import ENV_ID, MAX_EPISODE_STEPS, Robot6ReachEnv
 from robot6_envs.task import SUCCESS_DISTANCE
 

@@ -13,6 +13,8 @@ import pybullet
 import pybullet_data
 from pybullet_utils.bullet_client import BulletClient
 
+from robot6_envs.native_output import silenced_native_output
+
 GRAVITY = -9.81
 """Gravity along z, in m/s^2."""
 
@@ -33,7 +35,8 @@ class Simulation:
         self.timestep = timestep
         self.n_substeps = n_substeps
         connection_mode = pybullet.GUI if render_mode == "human" else pybullet.DIRECT
-        self.physics_client: BulletClient | None = BulletClient(connection_mode=connection_mode)
+        with silenced_native_output():  # PyBullet prints "argv[0]=" on every connection
+            self.physics_client: BulletClient | None = BulletClient(connection_mode=connection_mode)
         if render_mode == "human":
             self.physics_client.configureDebugVisualizer(pybullet.COV_ENABLE_GUI, 0)
         self.physics_client.setAdditionalSearchPath(pybullet_data.getDataPath())
