@@ -6,7 +6,11 @@ The defaults are the recommended settings for ``Robot6Reach-v0`` (measured in
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import functools
+import inspect
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +46,13 @@ class Hyperparameters:
     net_arch: tuple[int, ...] = field(default=(128, 128))
     """Hidden layer sizes, shared by the actor and each critic."""
 
+    @classmethod
+    def help_text(cls, name: str) -> str:
+        """The docstring of field ``name`` and its default, for ``robot6 train --help``."""
+        default = getattr(cls(), name)
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        return f"{_field_docs()[name]} New runs: {shown}; resumed runs keep the checkpoint's."
+
     def to_dict(self) -> dict[str, Any]:
         """Plain values (lists, not tuples) as stored in checkpoint metadata."""
         values = dataclasses.asdict(self)
@@ -74,3 +85,19 @@ class Hyperparameters:
     def replace(self, **changes: Any) -> Hyperparameters:
         """A copy with ``changes`` applied; ``None`` values leave a field as it is."""
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+@functools.cache
+def _field_docs() -> dict[str, str]:
+    """Each field's docstring (the string right below it in the class body)."""
+    body = ast.parse(inspect.getsource(Hyperparameters)).body[0].body
+    docs = {}
+    for field_node, doc_node in itertools.pairwise(body):
+        if (
+            isinstance(field_node, ast.AnnAssign)
+            and isinstance(field_node.target, ast.Name)
+            and isinstance(doc_node, ast.Expr)
+            and isinstance(doc_node.value, ast.Constant)
+        ):
+            docs[field_node.target.id] = " ".join(str(doc_node.value.value).split())
+    return docs

@@ -121,3 +121,16 @@ def test_help_lists_the_options(robot6, option: str) -> None:
         "--no-buffer",
     ):
         assert name in result.stdout
+
+
+def test_hyperparameter_help_comes_from_the_dataclass(robot6) -> None:
+    from robot6_sb3.hyperparameters import Hyperparameters
+
+    defaults = Hyperparameters()
+    text = Hyperparameters.help_text("gamma")
+
+    assert (
+        text == f"Discount factor. New runs: {defaults.gamma}; resumed runs keep the checkpoint's."
+    )
+    assert Hyperparameters.help_text("net_arch").startswith("Hidden layer sizes")
+    assert ",".join(map(str, defaults.net_arch)) in Hyperparameters.help_text("net_arch")

@@ -26,6 +26,7 @@ from robot6_sb3.cli.app import (
 )
 from robot6_sb3.discovery import checkpoint_files, find_resume_checkpoint, run_dirs
 from robot6_sb3.errors import CheckpointError, UsageError
+from robot6_sb3.hyperparameters import Hyperparameters
 from robot6_sb3.layout import (
     BEST_REWARD,
     DEFAULT_CHECKPOINTS_DIR,
@@ -147,32 +148,34 @@ def train(
     learning_rate: Annotated[
         float | None,
         typer.Option(
-            help="Adam learning rate; a change on resume is applied to the restored optimizers."
+            help=Hyperparameters.help_text("learning_rate")
+            + " A change on resume is applied to the restored optimizers."
         ),
     ] = None,
-    batch_size: Annotated[int | None, typer.Option(help="Transitions per gradient step.")] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(help=Hyperparameters.help_text("batch_size"))
+    ] = None,
     buffer_size: Annotated[
-        int | None, typer.Option(help="Replay buffer capacity in transitions.")
+        int | None, typer.Option(help=Hyperparameters.help_text("buffer_size"))
     ] = None,
     learning_starts: Annotated[
-        int | None,
-        typer.Option(
-            help="Random-action steps before the first gradient step, counted from step 0."
-        ),
+        int | None, typer.Option(help=Hyperparameters.help_text("learning_starts"))
     ] = None,
-    gamma: Annotated[float | None, typer.Option(help="Discount factor.")] = None,
-    tau: Annotated[
-        float | None, typer.Option(help="Polyak coefficient of the target critics.")
-    ] = None,
+    gamma: Annotated[float | None, typer.Option(help=Hyperparameters.help_text("gamma"))] = None,
+    tau: Annotated[float | None, typer.Option(help=Hyperparameters.help_text("tau"))] = None,
     train_freq: Annotated[
         int | None,
-        typer.Option(help="Env steps between gradient rounds; must divide the episode length."),
+        typer.Option(
+            help=Hyperparameters.help_text("train_freq") + " Must divide the episode length."
+        ),
     ] = None,
-    gradient_steps: Annotated[int | None, typer.Option(help="Gradient steps per round.")] = None,
+    gradient_steps: Annotated[
+        int | None, typer.Option(help=Hyperparameters.help_text("gradient_steps"))
+    ] = None,
     net_arch: Annotated[
         str | None,
         typer.Option(
-            help="Hidden layer sizes of actor and critics, comma-separated, e.g. 256,256."
+            help=Hyperparameters.help_text("net_arch") + " Comma-separated, e.g. 256,256."
         ),
     ] = None,
     resume: Annotated[
