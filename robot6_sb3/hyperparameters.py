@@ -61,11 +61,29 @@ class Hyperparameters:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Hyperparameters:
-        """Rebuild from :meth:`to_dict` output, ignoring fields this version does not know."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        kwargs = {k: v for k, v in values.items() if k in known}
-        if "net_arch" in kwargs:
-            kwargs["net_arch"] = tuple(int(n) for n in kwargs["net_arch"])
+        """Rebuild from :meth:`to_dict` output, ignoring fields this version does not know.
+
+        :raises ValueError: when a value has the wrong type (a damaged or foreign checkpoint)
+        """
+        kwargs = {}
+        for field_ in dataclasses.fields(cls):
+            if field_.name not in values:
+                continue
+            value = values[field_.name]
+            default = getattr(cls(), field_.name)
+            if isinstance(default, tuple):
+                if not isinstance(value, (list, tuple)) or not all(
+                    isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in value
+                ):
+                    raise ValueError(
+                        f"{field_.name} must be a list of positive ints, got {value!r}"
+                    )
+                value = tuple(value)
+            elif isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{field_.name} must be a number, got {value!r}")
+            elif isinstance(default, int) and not isinstance(value, int):
+                raise ValueError(f"{field_.name} must be an int, got {value!r}")
+            kwargs[field_.name] = value
         return cls(**kwargs)
 
     def sb3_kwargs(self) -> dict[str, Any]:

@@ -415,9 +415,11 @@ def model_from_checkpoint(checkpoint: Checkpoint, device: str = "cpu") -> OffPol
             f"the checkpoint's env {metadata['env_id']!r} is not a registered env"
         )
     env_id = metadata["env_id"]
-    hyperparameters = Hyperparameters.from_dict(metadata["hyperparameters"]).replace(
-        buffer_size=_max_episode_steps(env_id)
-    )
+    try:
+        saved = Hyperparameters.from_dict(metadata["hyperparameters"])
+    except ValueError as exc:
+        raise CheckpointError(f"the checkpoint's hyperparameters are invalid ({exc})") from None
+    hyperparameters = saved.replace(buffer_size=_max_episode_steps(env_id))
     env = make_env(env_id, metadata["env_kwargs"])
     model = ALGORITHMS[metadata["algo"]](
         "MlpPolicy", env, device=_choose_device(device), verbose=0, **hyperparameters.sb3_kwargs()
