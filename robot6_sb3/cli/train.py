@@ -35,7 +35,14 @@ from robot6_sb3.layout import (
     GLOBAL_STEP,
     LATEST_NAME,
 )
-from robot6_sb3.trainer import TrainingPlan, TrainRequest, plan_training, run_training
+from robot6_sb3.trainer import (
+    TrainingPlan,
+    TrainingResult,
+    TrainRequest,
+    plan_training,
+    run_training,
+)
+from robot6_sb3.training_csv import read_rows
 
 
 class _StopSignals:
@@ -88,6 +95,19 @@ def _resume_command(plan: TrainingPlan, latest: Path) -> str:
     if not plan.request.replay_log:
         words.append("--no-buffer")
     return shlex.join(words)
+
+
+RECENT_EPISODES = 50
+
+
+def _recent_success(result: TrainingResult) -> str:
+    """ ", success 84% over the last 50 episodes" from the run's CSV (empty if it has none)."""
+    rows = read_rows(result.paths.csv)[-RECENT_EPISODES:]
+    flags = [row["success"] for row in rows if row.get("success") in ("0", "1")]
+    if not flags:
+        return ""
+    rate = sum(flag == "1" for flag in flags) / len(flags)
+    return f", success {rate:.0%} in the last {len(flags)} training episodes"
 
 
 def _report_plan(plan: TrainingPlan) -> None:
@@ -248,7 +268,7 @@ def train(
     minutes = (time.monotonic() - started) / 60
     summary = (
         f"run {result.paths.name}: {result.episodes} episodes, global_step {result.global_step}, "
-        f"best_reward {result.best_reward:.4f} ({minutes:.1f} min)\n"
+        f"best_reward {result.best_reward:.4f} ({minutes:.1f} min){_recent_success(result)}\n"
         f"  checkpoints: {shown(result.paths.checkpoint_dir)}\n  logs: {shown(result.paths.log_dir)}"
     )
     if result.stopped_early and stop.received is not None:
