@@ -101,7 +101,7 @@ RECENT_EPISODES = 50
 
 
 def _recent_success(result: TrainingResult) -> str:
-    """ ", success 84% over the last 50 episodes" from the run's CSV (empty if it has none)."""
+    """The success rate of the newest training episodes, from the CSV, as a summary suffix."""
     rows = read_rows(result.paths.csv)[-RECENT_EPISODES:]
     flags = [row["success"] for row in rows if row.get("success") in ("0", "1")]
     if not flags:
