@@ -25,6 +25,7 @@ import torch
 from stable_baselines3 import SAC
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 import robot6_envs
 from robot6_sb3.hyperparameters import Hyperparameters
@@ -42,8 +43,11 @@ class SeedResult:
     eval_steps: list[int] = field(default_factory=list)
     success_rates: list[float] = field(default_factory=list)
     wall_s: float = 0.0
+    train_s: float = 0.0
+    """Seconds inside ``learn`` only (evaluations excluded)."""
     steps_to_threshold: int | None = None
     wall_s_to_threshold: float | None = None
+    train_s_to_threshold: float | None = None
 
 
 def success_rate(model: BaseAlgorithm, env: gym.Env, n_episodes: int, seed: int) -> float:
@@ -79,15 +83,19 @@ def train_and_evaluate(
     model_kwargs: dict[str, Any],
     policy: str,
     stop_at_threshold: bool,
+    algo: type[OffPolicyAlgorithm] = SAC,
 ) -> SeedResult:
-    """Train SAC on ``env_id`` for ``total_steps``, evaluating every ``eval_freq`` steps."""
+    """Train ``algo`` (SAC by default) on ``env_id`` for ``total_steps``, evaluating every
+    ``eval_freq`` steps."""
     env = Monitor(gym.make(env_id))
     eval_env = gym.make(env_id)
-    model = SAC(policy, env, seed=seed, **model_kwargs)
+    model = algo(policy, env, seed=seed, **model_kwargs)
     result = SeedResult(env_id=env_id, seed=seed)
     start = time.perf_counter()
     while model.num_timesteps < total_steps:
+        learn_start = time.perf_counter()
         model.learn(total_timesteps=eval_freq, reset_num_timesteps=False)
+        result.train_s += time.perf_counter() - learn_start
         rate = success_rate(model, eval_env, eval_episodes, eval_seed)
         elapsed = time.perf_counter() - start
         print(
@@ -100,6 +108,7 @@ def train_and_evaluate(
         if rate >= threshold and result.steps_to_threshold is None:
             result.steps_to_threshold = model.num_timesteps
             result.wall_s_to_threshold = time.perf_counter() - start
+            result.train_s_to_threshold = result.train_s
             if stop_at_threshold:
                 break
     result.wall_s = time.perf_counter() - start

@@ -79,7 +79,8 @@ TIMED = [
     (callbacks, "save_checkpoint", "latest.pth write (writer thread)"),
     (callbacks, "atomic_copy", "best.pth / ckpt_ep_N.pth copy (writer thread)"),
     (replay_log.ReplayLog, "append", "buffer log segment (writer thread)"),
-    (callbacks.CSVLoggerCallback, "_on_episodes_complete", "CSV row (training thread)"),
+    (callbacks.CSVLoggerCallback, "_on_episodes_complete", "CSV row submit (training thread)"),
+    (callbacks.CSVLoggerCallback, "_append", "CSV row append (writer thread)"),
     (Logger, "dump", "TensorBoard dump (training thread)"),
 ]
 
