@@ -363,6 +363,11 @@ def _validate_metadata(metadata: Any, source: Path | str) -> None:
             raise CheckpointError(
                 f"{source}: metadata '{key}' must be {kind.__name__}, got {_kind(value)}"
             )
+    for key in ("labels", "parent"):
+        if metadata.get(key) is not None and not isinstance(metadata[key], dict):
+            raise CheckpointError(
+                f"{source}: metadata '{key}' must be a dict, got {_kind(metadata[key])}"
+            )
     if metadata["format_version"] > FORMAT_VERSION:
         raise CheckpointError(
             f"{source} has format version {metadata['format_version']}; this robot6-sb3 "

@@ -468,9 +468,10 @@ def _remove_unstarted_run(paths: RunPaths) -> None:
 
 
 def _trial_request(
-    settings: SweepSettings, params: dict[str, Any], resume_from: Path | None
+    settings: SweepSettings, params: dict[str, Any], resume_from: Path | None, trial: int
 ) -> TrainRequest:
     common = {
+        "labels": {"study": settings.study, "trial": trial},
         "episodes": settings.trial_episodes,
         "device": settings.device,
         "threads": 1,
@@ -498,14 +499,14 @@ def _plan_trial(
 ) -> TrainingPlan:
     run = trial.user_attrs.get(RUN)
     if run is None:
-        return plan_training(_trial_request(settings, params, None))
+        return plan_training(_trial_request(settings, params, None, trial.number))
     paths = RunPaths.of(run, settings.checkpoints_dir, settings.runs_dir)
     _wait_until_unlocked(paths.lock, should_stop)
     if not paths.latest.exists():
         _remove_unstarted_run(paths)
         trial.set_user_attr(RESUMED_FROM, None)
-        return plan_training(_trial_request(settings, params, None))
-    plan = plan_training(_trial_request(settings, params, paths.latest))
+        return plan_training(_trial_request(settings, params, None, trial.number))
+    plan = plan_training(_trial_request(settings, params, paths.latest, trial.number))
     trial.set_user_attr(RESUMED_FROM, plan.start_episode)
     return plan
 

@@ -106,6 +106,9 @@ class TrainRequest:
     resume_ckpt: Path | None = None
     keep_last: int | None = None
     """Keep only this many newest ``ckpt_ep_N.pth`` files while training (``None``: all)."""
+    labels: dict[str, Any] = field(default_factory=dict)
+    """Plain values stored as ``metadata["labels"]`` in every checkpoint (e.g. a sweep's study
+    and trial)."""
 
 
 @dataclass
@@ -365,6 +368,7 @@ def run_metadata(plan: TrainingPlan, paths: RunPaths, env: gym.Env, device: str)
         }
     elif plan.checkpoint is not None:
         parent = plan.checkpoint[METADATA].get("parent")
+    saved = plan.checkpoint[METADATA] if plan.checkpoint is not None else {}
     return {
         "format_version": FORMAT_VERSION,
         "algo": plan.algo,
@@ -382,6 +386,8 @@ def run_metadata(plan: TrainingPlan, paths: RunPaths, env: gym.Env, device: str)
         "replay_log": plan.request.replay_log,
         "run_name": paths.name,
         "parent": parent,
+        # Labels survive resumes and forks; the request's own ones win.
+        "labels": {**saved.get("labels", {}), **plan.request.labels},
         "versions": package_versions(),
         "created": datetime.now().isoformat(timespec="seconds"),
     }

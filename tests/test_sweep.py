@@ -54,7 +54,10 @@ def _status(robot6, study: str, *options: str) -> dict:
 
 
 def _assert_valid_run(run_dir: Path, runs_dir: Path, episodes: int, study: str) -> None:
-    assert load(run_dir / "latest.pth")["episode"] == episodes
+    latest = load(run_dir / "latest.pth")
+    assert latest["episode"] == episodes
+    assert latest["metadata"]["labels"]["study"] == study
+    assert isinstance(latest["metadata"]["labels"]["trial"], int)
     assert _csv_episodes(runs_dir / run_dir.name / "training.csv") == [
         (n, 50 * (n + 1)) for n in range(episodes)
     ]
