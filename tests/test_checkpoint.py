@@ -240,3 +240,26 @@ def test_fuzzed_checkpoints_load_or_raise_the_projects_error(
 def test_validation_accepts_what_the_trainer_writes(valid: Path) -> None:
     validate_checkpoint(load(valid))
     assert pickle.HIGHEST_PROTOCOL >= 2
+
+
+def test_a_checkpoint_saved_on_a_gpu_resumes_on_this_cpu(
+    valid: Path, robot6, workdir: Path
+) -> None:
+    """Storages tagged ``cuda:0`` (as torch.save writes them on a GPU) load onto the CPU."""
+    from unittest import mock
+
+    import torch.serialization
+
+    checkpoint = load(valid)
+    with mock.patch.object(torch.serialization, "location_tag", lambda storage: "cuda:0"):
+        torch.save(checkpoint, workdir / "from_gpu.pth")
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="CUDA"):
+            torch.load(workdir / "from_gpu.pth", weights_only=True)  # what map_location avoids
+
+    result = robot6(
+        "train", *TINY, "--resume-ckpt", "from_gpu.pth", "--episodes", "2", "--device", "cpu"
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "[RESUME] Loaded from_gpu.pth: episode 1" in result.stdout
