@@ -258,7 +258,14 @@ def test_a_checkpoint_saved_on_a_gpu_resumes_on_this_cpu(
             torch.load(workdir / "from_gpu.pth", weights_only=True)  # what map_location avoids
 
     result = robot6(
-        "train", *TINY, "--resume-ckpt", "from_gpu.pth", "--episodes", "2", "--device", "cpu"
+        "train",
+        "--no-progress",
+        "--resume-ckpt",
+        "from_gpu.pth",
+        "--episodes",
+        "2",
+        "--device",
+        "cpu",
     )
 
     assert result.exit_code == 0, result.output
