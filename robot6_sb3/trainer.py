@@ -62,9 +62,10 @@ from robot6_sb3.layout import (
     RunPaths,
     create_run,
     periodic_episode,
+    run_time,
 )
 from robot6_sb3.pruning import keep_last_periodic
-from robot6_sb3.replay_log import ReplayLog, lineage_size, load_buffer
+from robot6_sb3.replay_log import ReplayLog, lineage_size, load_buffer, missing_transitions
 from robot6_sb3.rng import restore_rng
 from robot6_sb3.run_lock import RunLock
 from robot6_sb3.training_csv import write_rows_before
@@ -315,12 +316,29 @@ def _resume_plan(request: TrainRequest, source: Path, checkpoint: Checkpoint) ->
         notices.append(
             f"--seed {request.seed} ignored: a resumed run continues the saved random state"
         )
-    if checkpoint.get(REPLAY) is None:
+    replay = checkpoint.get(REPLAY)
+    if replay is None:
         notices.append(
             "this checkpoint holds no replay buffer: training continues with an empty buffer "
             "and is no longer an exact continuation of the original run"
         )
-    continues = source.name == LATEST_NAME
+    elif not request.replay_log:
+        notices.append(
+            "--no-buffer: the checkpoint's replay history is not loaded; training continues "
+            "with an empty buffer and is no longer an exact continuation of the original run"
+        )
+    else:
+        missing = missing_transitions(
+            source.resolve().parent.parent if _in_run_folder(source) else source.parent,
+            replay["lineage"],
+            hyperparameters.buffer_size,
+        )
+        if missing:
+            raise CheckpointError(
+                f"{source}: {missing}. Copy the whole run folder (with its replay/ folder and "
+                "those of its parents), or pass --no-buffer to resume with an empty buffer"
+            )
+    continues = source.name == LATEST_NAME and _in_run_folder(source)
     plan = TrainingPlan(
         request=request,
         algo=metadata["algo"],
@@ -465,11 +483,16 @@ class StopTrainingOnRequest(BaseCallback):
 
 
 def _checkpoints_root(plan: TrainingPlan) -> Path:
-    """Where the run lives: a resumed or forked run sits beside the checkpoint it came from,
-    so its replay lineage can name its parent run by folder name."""
-    if plan.source is None:
-        return Path(plan.request.checkpoints_dir).resolve()
-    return plan.source.resolve().parent.parent
+    """Where the run lives: a resumed or forked run sits beside the run folder its checkpoint
+    came from, so its replay lineage can name its parent run by folder name. A checkpoint
+    file outside any run folder (copied on its own) forks into ``--checkpoints-dir``."""
+    if plan.source is not None and _in_run_folder(plan.source):
+        return plan.source.resolve().parent.parent
+    return Path(plan.request.checkpoints_dir).resolve()
+
+
+def _in_run_folder(checkpoint: Path) -> bool:
+    return run_time(checkpoint.resolve().parent.name) is not None
 
 
 def _prepare_run_folders(plan: TrainingPlan) -> RunPaths:
@@ -492,7 +515,7 @@ def _restore_from_checkpoint(
     apply_checkpoint(model, checkpoint)
     replay = checkpoint.get(REPLAY)
     lineage: list[dict[str, Any]] = []
-    if replay is not None:
+    if replay is not None and plan.request.replay_log:
         lineage = [dict(source) for source in replay["lineage"]]
         checkpoints_root = _checkpoints_root(plan)
         load_buffer(model.replay_buffer, checkpoints_root, lineage)

@@ -7,6 +7,7 @@ import io
 import math
 import pickle
 import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -250,23 +251,32 @@ def test_a_checkpoint_saved_on_a_gpu_resumes_on_this_cpu(
 
     import torch.serialization
 
-    checkpoint = load(valid)
+    run = shutil.copytree(valid.parent, workdir / "checkpoints" / valid.parent.name)
     with mock.patch.object(torch.serialization, "location_tag", lambda storage: "cuda:0"):
-        torch.save(checkpoint, workdir / "from_gpu.pth")
+        torch.save(load(valid), run / "from_gpu.pth")
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="CUDA"):
-            torch.load(workdir / "from_gpu.pth", weights_only=True)  # what map_location avoids
+            torch.load(run / "from_gpu.pth", weights_only=True)  # what map_location avoids
 
     result = robot6(
-        "train",
-        "--no-progress",
-        "--resume-ckpt",
-        "from_gpu.pth",
-        "--episodes",
-        "2",
-        "--device",
-        "cpu",
+        "train", "--no-progress", "--resume-ckpt", str(run / "from_gpu.pth"), "--episodes", "2"
     )
 
     assert result.exit_code == 0, result.output
-    assert "[RESUME] Loaded from_gpu.pth: episode 1" in result.stdout
+    assert "from_gpu.pth: episode 1" in result.stdout
+
+
+def test_a_lone_copied_file_asks_for_its_replay_history(valid: Path, robot6, workdir: Path) -> None:
+    shutil.copy(valid, workdir / "copied.pth")
+
+    refused = robot6("train", "--no-progress", "--resume-ckpt", "copied.pth", "--episodes", "2")
+
+    assert refused.exit_code == 2
+    assert "lacks transitions 0..50" in refused.stderr and "--no-buffer" in refused.stderr
+    assert not (workdir / "checkpoints").exists(), "nothing written"
+    accepted = robot6(
+        "train", "--no-progress", "--resume-ckpt", "copied.pth", "--episodes", "2", "--no-buffer"
+    )
+    assert accepted.exit_code == 0, accepted.output
+    assert "no longer an exact continuation" in accepted.stdout
+    assert (workdir / "checkpoints").is_dir(), "a lone file forks into --checkpoints-dir"
