@@ -452,14 +452,17 @@ def model_from_checkpoint(checkpoint: Checkpoint, device: str = "cpu") -> OffPol
     return model
 
 
-def _tensorboard_logger(log_dir: Path, purge_step: int | None) -> Logger:
-    """SB3's logger writing TensorBoard events directly into ``log_dir`` (no ``SAC_1``)."""
+def _tensorboard_logger(log_dir: Path, resumed_step: int | None) -> Logger:
+    """SB3's logger writing TensorBoard events directly into ``log_dir`` (no ``SAC_1``).
+
+    :param resumed_step: the checkpoint's global_step when resuming a run: TensorBoard then
+        hides the earlier sessions' events after it (written before a crash or stop, but not
+        covered by the checkpoint), so no step appears twice or goes backwards
+    """
     output = TensorBoardOutputFormat(str(log_dir))
-    if purge_step:
-        # TensorBoard hides events at or after purge_step from earlier sessions, so a resumed
-        # run shows no steps that the checkpoint does not cover.
+    if resumed_step is not None:
         output.writer.file_writer.add_event(
-            Event(step=purge_step, session_log=SessionLog(status=SessionLog.START))
+            Event(step=resumed_step + 1, session_log=SessionLog(status=SessionLog.START))
         )
     return Logger(folder=str(log_dir), output_formats=[output])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
 import torch
 
 from robot6_sb3.checkpoint import apply_checkpoint, load_checkpoint
@@ -199,3 +200,24 @@ def test_the_guide_scenarios_work_literally(robot6, workdir: Path) -> None:
     assert best.exit_code == 0, best.output
     assert f"Loaded checkpoints/{run}/best.pth" in best.stdout
     assert len(list(Path("checkpoints").iterdir())) == 3
+
+
+def test_tensorboard_has_no_duplicated_or_backward_steps_after_a_resume(
+    robot6, workdir: Path
+) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    robot6("train", "--episodes", "3", "--save-every", "2", *TINY)
+    run = only_run(workdir / "checkpoints")
+    # As after a crash between TensorBoard's write of episode 2 and latest.pth's save.
+    (run / "latest.pth").write_bytes((run / "ckpt_ep_2.pth").read_bytes())
+
+    robot6("train", "--resume", "--episodes", "4", *TINY)
+
+    events = EventAccumulator(str(workdir / "runs" / run.name))
+    events.Reload()
+    steps = [event.step for event in events.Scalars("episode/reward")]
+    assert steps == [50, 100, 150, 200]
+    rows = _rows(workdir / "runs" / run.name / "training.csv")
+    rewards = [event.value for event in events.Scalars("episode/reward")]
+    assert rewards == pytest.approx([float(r["episode_reward"]) for r in rows])
