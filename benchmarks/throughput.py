@@ -14,8 +14,7 @@ SB3 on the same model, and the cost of one gradient step against its arithmetic 
    (matmuls forward and backward); the floor is FLOPs / the machine's matmul FLOP/s, measured
    both at the nets' own shapes (batch x width x width) and at a large square matmul (peak).
 3. Where one training env step goes: gradient step, policy action, env step, and the rest
-   (SB3's bookkeeping: buffer add, callbacks, logger), from (2), ``model.predict`` and a random
-   env step, against the measured time per training step.
+   (SB3's bookkeeping: buffer add, logger), each timed inside one plain ``learn`` run.
 """
 
 from __future__ import annotations
@@ -137,37 +136,34 @@ def matmul_flops_per_s(m: int, k: int, n: int, seconds: float = 0.5) -> float:
     return 2 * m * k * n * count / elapsed
 
 
-def predict_ms(model: OffPolicyAlgorithm, repeats: int = 2_000) -> float:
-    """Milliseconds of one stochastic ``model.predict`` on a single observation."""
-    observation = model.observation_space.sample()
-    start = time.perf_counter()
-    for _ in range(repeats):
-        model.predict(observation, deterministic=False)
-    return (time.perf_counter() - start) * 1000 / repeats
-
-
-def env_step_ms(steps: int = 2_000) -> float:
-    """Milliseconds of one random-action env step (resets included)."""
-    env = gym.make(robot6_envs.ENV_ID)
-    env.reset(seed=0)
-    env.action_space.seed(0)
-    actions = [env.action_space.sample() for _ in range(steps)]
-    start = time.perf_counter()
-    for action in actions:
-        _, _, terminated, truncated, _ = env.step(action)
-        if terminated or truncated:
-            env.reset()
-    elapsed = time.perf_counter() - start
-    env.close()
-    return elapsed * 1000 / steps
-
-
-def training_step_ms(algo: str, hyperparameters: Hyperparameters, steps: int) -> float:
-    """Milliseconds per env step of plain ``learn`` once every step trains."""
+def training_step_parts(
+    algo: str, hyperparameters: Hyperparameters, steps: int
+) -> dict[str, float]:
+    """Milliseconds per env step of plain ``learn`` once every step trains, and of its parts,
+    timed inside that same run: ``train``, ``predict`` and the vec env's ``step``."""
     model = _model(algo, hyperparameters)
+    seconds = {"train": 0.0, "predict": 0.0, "env": 0.0}
+
+    def timed(name: str, function: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                seconds[name] += time.perf_counter() - start
+
+        return wrapper
+
+    env = model.get_env()
+    assert env is not None
+    model.train = timed("train", model.train)  # type: ignore[method-assign]
+    model.predict = timed("predict", model.predict)  # type: ignore[method-assign]
+    env.step = timed("env", env.step)  # type: ignore[method-assign]
     start = time.perf_counter()
     model.learn(total_timesteps=steps, reset_num_timesteps=False)
-    return (time.perf_counter() - start) * 1000 / steps
+    seconds["total"] = time.perf_counter() - start
+    env.close()
+    return {name: value * 1000 / steps for name, value in seconds.items()}
 
 
 def _stats(values: list[float], digits: int = 2) -> str:
@@ -232,7 +228,6 @@ def main(argv: list[str] | None = None) -> int:
         "| floor at peak, ms | x floor (peak) | floor at net shape, ms | x floor (net shape) |"
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    breakdown: dict[str, tuple[float, float]] = {}
     for algo in ALGORITHMS:
         model = _model(algo, hyperparameters)
         flops = gradient_step_flops(model)
@@ -243,24 +238,22 @@ def main(argv: list[str] | None = None) -> int:
             f"| {algo.upper()} | {flops / 1e6:.1f} | {_stats(times)} | {floor_peak:.2f} "
             f"| {median / floor_peak:.1f} | {floor_shape:.2f} | {median / floor_shape:.1f} |"
         )
-        breakdown[algo] = (median, predict_ms(model))
         model.get_env().close()
 
-    env_ms = env_step_ms(500 if args.quick else 3_000)
-    step_ms = training_step_ms("sac", hyperparameters, 100 if args.quick else 1_000)
-    gradient_ms, action_ms = breakdown["sac"]
-    rest = step_ms - gradient_ms - action_ms - env_ms
+    parts = training_step_parts("sac", hyperparameters, 100 if args.quick else 1_000)
+    rest = parts["total"] - parts["train"] - parts["predict"] - parts["env"]
     print("\n## Where one SAC training step goes (plain SB3 learn, every step trains)\n")
+    print("Each part timed inside the same `learn` run.\n")
     print("| part | ms per env step | share |")
     print("| --- | ---: | ---: |")
     for label, value in (
-        ("gradient step (`model.train`)", gradient_ms),
-        ("policy action (`predict`, one observation)", action_ms),
-        ("env step (PyBullet, IK)", env_ms),
-        ("the rest (SB3 collect_rollouts, buffer add, Monitor)", rest),
-        ("**measured total**", step_ms),
+        ("gradient step (`model.train`, SB3's update)", parts["train"]),
+        ("policy action (`model.predict`, one observation)", parts["predict"]),
+        ("env step (`DummyVecEnv.step`: PyBullet, IK, Monitor)", parts["env"]),
+        ("the rest (SB3 collect_rollouts, buffer add, logger)", rest),
+        ("**measured total**", parts["total"]),
     ):
-        print(f"| {label} | {value:.2f} | {value / step_ms:.0%} |")
+        print(f"| {label} | {value:.2f} | {value / parts['total']:.0%} |")
     return 0
 
 
