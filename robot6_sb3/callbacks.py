@@ -250,6 +250,8 @@ class EpisodeCheckpointCallback(EpisodeEndCallback):
         self.lineage = list(lineage or [])
         self.on_save = on_save
         self.last_saved_episode = start_episode
+        self.last_saved_step: int | None = None
+        """``global_step`` of the newest save (``None`` before the first one)."""
         self._saved_steps: int | None = None
         self.wall_time_offset = wall_time_offset
         self._started = time.monotonic()
@@ -272,6 +274,7 @@ class EpisodeCheckpointCallback(EpisodeEndCallback):
         checkpoint = self._snapshot(episode)
         _run(self._writer, functools.partial(self._write, checkpoint, replay_rows, targets))
         self.last_saved_episode = episode
+        self.last_saved_step = int(self.num_timesteps)
 
     def _write(
         self,

@@ -139,9 +139,13 @@ class TrainingPlan:
 
 @dataclass(frozen=True)
 class TrainingResult:
+    """Where a training session left its run."""
+
     paths: RunPaths
     episodes: int
+    """Episodes the run has saved (an unfinished episode after a stop is not counted)."""
     global_step: int
+    """``global_step`` of the newest checkpoint."""
     best_reward: float
     stopped_early: bool
     """True when ``should_stop`` ended training before the episode count was reached."""
@@ -640,6 +644,7 @@ def _train_in_run(
             *extra_callbacks,
         ]
     )
+    start_step = int(model.num_timesteps)
     remaining = (request.episodes - start_episode) * plan.max_episode_steps
     try:
         model.learn(
@@ -655,7 +660,7 @@ def _train_in_run(
     return TrainingResult(
         paths=paths,
         episodes=saver.last_saved_episode,
-        global_step=int(model.num_timesteps),
+        global_step=saver.last_saved_step if saver.last_saved_step is not None else start_step,
         best_reward=saver.best_reward,
         stopped_early=stopper.stopped,
         model=model,

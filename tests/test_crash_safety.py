@@ -133,6 +133,7 @@ def test_a_signal_stops_cleanly_and_prints_the_resume_command(
     latest = load(run / "latest.pth")
     rows = _csv(tmp_path, run.name).splitlines()[1:]
     assert len(rows) == latest["episode"], "CSV and latest.pth agree"
+    assert f"{latest['episode']} episodes, global_step {latest['global_step']}," in out
     assert not _temp_files(tmp_path)
     command = out.split("Resume with:\n", 1)[1].strip().splitlines()[0]
     assert command.startswith(f"robot6 train --resume-ckpt checkpoints/{run.name}/latest.pth")
