@@ -29,8 +29,9 @@ from stable_baselines3.common.callbacks import BaseCallback
 from robot6_sb3.background_writer import BackgroundWriter
 from robot6_sb3.callbacks import EpisodeCheckpointCallback, EpisodeRecord
 from robot6_sb3.checkpoint import load_checkpoint, save_checkpoint
+from robot6_sb3.planning import TrainRequest, plan_training
 from robot6_sb3.replay_log import FIELDS, ReplayLog, segment_name
-from robot6_sb3.trainer import TrainRequest, build_model, make_env, plan_training, run_training
+from robot6_sb3.trainer import build_model, make_env, run_training
 
 EPISODE_STEPS = 50
 

@@ -29,7 +29,8 @@ from stable_baselines3.common.logger import Logger
 
 from robot6_sb3 import atomic, callbacks, replay_log
 from robot6_sb3.hyperparameters import Hyperparameters
-from robot6_sb3.trainer import TrainRequest, make_env, plan_training, run_training
+from robot6_sb3.planning import TrainRequest, plan_training
+from robot6_sb3.trainer import make_env, run_training
 
 EPISODE_STEPS = 50
 

@@ -66,6 +66,24 @@ class EpisodeRecord:
         return [self.episode, self.global_step, self.reward, self.length, success, distance]
 
 
+class StopTrainingOnRequest(BaseCallback):
+    """Ends ``learn`` at the next env step once ``should_stop()`` is true (e.g. after Ctrl-C).
+
+    :param should_stop: polled once per step; cheap
+    """
+
+    def __init__(self, should_stop: Callable[[], bool], verbose: int = 0) -> None:
+        super().__init__(verbose)
+        self.should_stop = should_stop
+        self.stopped = False
+
+    def _on_step(self) -> bool:
+        if self.should_stop():
+            self.stopped = True
+            return False
+        return True
+
+
 class EpisodeEndCallback(BaseCallback):
     """Base class: finds episode ends and hands them to :meth:`_on_episodes_complete` at the
     next consistent point.

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from robot6_sb3.errors import UsageError
 from robot6_sb3.hyperparameters import Hyperparameters
-from robot6_sb3.trainer import ALGORITHMS, TrainRequest, plan_training
+from robot6_sb3.planning import ALGORITHMS, TrainRequest, plan_training
 
 if TYPE_CHECKING:
     import optuna
@@ -145,7 +145,7 @@ class SearchSpace:
 
     def sample(self, trial: optuna.Trial) -> dict[str, Any]:
         """The parameters of ``trial``: sampled ones (or a retried trial's own) plus fixed ones,
-        converted for :class:`~robot6_sb3.trainer.TrainRequest` (net_arch a tuple)."""
+        converted for :class:`~robot6_sb3.planning.TrainRequest` (net_arch a tuple)."""
         values = dict(self.fixed)
         for name, dist in self.distributions.items():
             if dist.kind == "categorical":

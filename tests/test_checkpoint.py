@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from robot6_sb3.checkpoint import load_checkpoint, validate_checkpoint
 from robot6_sb3.errors import CheckpointError
-from robot6_sb3.trainer import TrainRequest, plan_training, run_training
+from robot6_sb3.planning import TrainRequest, plan_training
+from robot6_sb3.trainer import run_training
 from tests.helpers import TINY, load
 
 PAYLOAD_MARK = "payload-ran"

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from robot6_sb3.checkpoint import apply_checkpoint, load_checkpoint
-from robot6_sb3.trainer import TrainRequest, build_model, make_env, plan_training
+from robot6_sb3.planning import TrainRequest, plan_training
+from robot6_sb3.trainer import build_model, make_env
 from tests.helpers import TINY, assert_same_tensors, load, only_run, tree_bytes
 
 

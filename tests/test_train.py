@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from robot6_sb3.layout import REQUIRED_KEYS, STATE_DICT_KEYS
-from robot6_sb3.trainer import TrainRequest, plan_training, run_training
+from robot6_sb3.planning import TrainRequest, plan_training
+from robot6_sb3.trainer import run_training
 from tests.helpers import TINY, load, only_run
 
 

@@ -35,13 +35,8 @@ from robot6_sb3.layout import (
     GLOBAL_STEP,
     LATEST_NAME,
 )
-from robot6_sb3.trainer import (
-    TrainingPlan,
-    TrainingResult,
-    TrainRequest,
-    plan_training,
-    run_training,
-)
+from robot6_sb3.planning import TrainingPlan, TrainRequest, plan_training
+from robot6_sb3.trainer import TrainingResult, run_training
 from robot6_sb3.training_csv import read_rows
 
 
