@@ -23,11 +23,11 @@ from typing import Any
 import gymnasium as gym
 import torch
 from stable_baselines3 import SAC
-from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 import robot6_envs
+from robot6_sb3.evaluation import evaluate_policy
 from robot6_sb3.hyperparameters import Hyperparameters
 
 PANDA_ENV_ID = "PandaReachDense-v3"
@@ -50,28 +50,6 @@ class SeedResult:
     train_s_to_threshold: float | None = None
 
 
-def success_rate(model: BaseAlgorithm, env: gym.Env, n_episodes: int, seed: int) -> float:
-    """Share of ``n_episodes`` deterministic episodes that end in success.
-
-    :param model: the policy to evaluate.
-    :param env: the evaluation env (with its ``TimeLimit``).
-    :param n_episodes: episodes to run.
-    :param seed: seed of the first reset; the same seed gives the same targets.
-    """
-    successes = 0
-    observation, _ = env.reset(seed=seed)
-    for episode in range(n_episodes):
-        if episode > 0:
-            observation, _ = env.reset()
-        done = False
-        while not done:
-            action, _ = model.predict(observation, deterministic=True)
-            observation, _, terminated, truncated, info = env.step(action)
-            done = terminated or truncated
-        successes += bool(info["is_success"])
-    return successes / n_episodes
-
-
 def train_and_evaluate(
     env_id: str,
     seed: int,
@@ -88,7 +66,6 @@ def train_and_evaluate(
     """Train ``algo`` (SAC by default) on ``env_id`` for ``total_steps``, evaluating every
     ``eval_freq`` steps."""
     env = Monitor(gym.make(env_id))
-    eval_env = gym.make(env_id)
     model = algo(policy, env, seed=seed, **model_kwargs)
     result = SeedResult(env_id=env_id, seed=seed)
     start = time.perf_counter()
@@ -96,7 +73,7 @@ def train_and_evaluate(
         learn_start = time.perf_counter()
         model.learn(total_timesteps=eval_freq, reset_num_timesteps=False)
         result.train_s += time.perf_counter() - learn_start
-        rate = success_rate(model, eval_env, eval_episodes, eval_seed)
+        rate = evaluate_policy(model, env_id, episodes=eval_episodes, seed=eval_seed).success_rate
         elapsed = time.perf_counter() - start
         print(
             f"  {env_id} seed {seed}: {model.num_timesteps} steps, {elapsed:.0f} s, success {rate:.0%}",
@@ -113,7 +90,6 @@ def train_and_evaluate(
                 break
     result.wall_s = time.perf_counter() - start
     env.close()
-    eval_env.close()
     return result
 
 

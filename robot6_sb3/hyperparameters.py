@@ -66,11 +66,12 @@ class Hyperparameters:
         :raises ValueError: when a value has the wrong type (a damaged or foreign checkpoint)
         """
         kwargs = {}
+        defaults = cls()
         for field_ in dataclasses.fields(cls):
             if field_.name not in values:
                 continue
             value = values[field_.name]
-            default = getattr(cls(), field_.name)
+            default = getattr(defaults, field_.name)
             if isinstance(default, tuple):
                 if not isinstance(value, (list, tuple)) or not all(
                     isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in value
