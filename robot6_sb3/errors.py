@@ -13,6 +13,11 @@ class CheckpointError(UsageError):
     """A checkpoint file that cannot be used: unreadable, not a checkpoint, or invalid."""
 
 
+class MissingReplayError(CheckpointError):
+    """A checkpoint whose replay history is not on disk; resuming without the buffer (not
+    exact) is the way out."""
+
+
 class IncompatibleCheckpointError(UsageError):
     """A valid checkpoint that cannot serve the requested run (other env, dims, net_arch, algo)."""
 
@@ -23,3 +28,8 @@ class RunLockedError(UsageError):
 
 class CheckpointWriteError(Robot6Error):
     """Saving failed (disk full, read-only folder, permission denied): exit 1."""
+
+
+class UnsupportedSetupError(UsageError):
+    """A model, env or buffer the checkpoint callback cannot save exactly; raised when training
+    starts, before any file is written."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from robot6_sb3.callbacks import EpisodeEndCallback, EpisodeRecord
+from robot6_sb3.episodes import EpisodeEndCallback, EpisodeRecord
 from robot6_sb3.evaluation import EvaluationResult, evaluate_policy
 
 

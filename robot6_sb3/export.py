@@ -11,8 +11,6 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from robot6_sb3.atomic import atomic_write_bytes
 from robot6_sb3.checkpoint import Checkpoint
-from robot6_sb3.hyperparameters import Hyperparameters
-from robot6_sb3.layout import METADATA
 from robot6_sb3.trainer import model_from_checkpoint
 
 
@@ -28,11 +26,9 @@ def export_sb3(checkpoint: Checkpoint, path: Path) -> OffPolicyAlgorithm:
     :param path: the ``.zip`` to write
     :raises CheckpointWriteError: when the file cannot be written
     """
+    # model_from_checkpoint allocates a small buffer but records the run's buffer_size, so
+    # that training on after SB3's load allocates what the run used.
     model = model_from_checkpoint(checkpoint, device="cpu")
-    # model_from_checkpoint shrinks the buffer it allocates; the zip records the real size
-    # so that training on after SB3's load allocates what the run used.
-    saved = Hyperparameters.from_dict(checkpoint[METADATA]["hyperparameters"])
-    model.buffer_size = saved.buffer_size
     buffer = io.BytesIO()
     model.save(buffer)
     model.env.close()

@@ -1,4 +1,5 @@
-"""The training hyperparameters: one dataclass, stored in every checkpoint's metadata.
+"""The training hyperparameters of ``robot6 train``: one dataclass, turned into SB3's
+constructor arguments for the chosen algorithm (which are what a checkpoint stores).
 
 The defaults are the recommended settings for ``Robot6Reach-v0`` (measured in
 ``benchmarks/``); the ``robot6 train`` options map onto these fields one to one.
@@ -11,8 +12,11 @@ import dataclasses
 import functools
 import inspect
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,16 @@ class Hyperparameters:
 
     net_arch: tuple[int, ...] = field(default=(128, 128))
     """Hidden layer sizes, shared by the actor and each critic."""
+
+    ent_coef: str = "auto"
+    """Entropy coefficient of SAC, TQC and CrossQ: auto (learned), auto_<start> (learned from
+    that value) or a fixed number."""
+
+    action_noise: float = 0.1
+    """Standard deviation of the Gaussian exploration noise of TD3 and DDPG (0: none)."""
+
+    her_goals: int = 4
+    """Relabelled goals per transition for HER on goal-conditioned envs (0: no HER)."""
 
     @classmethod
     def help_text(cls, name: str) -> str:
@@ -80,6 +94,9 @@ class Hyperparameters:
                         f"{field_.name} must be a list of positive ints, got {value!r}"
                     )
                 value = tuple(value)
+            elif isinstance(default, str):
+                if not isinstance(value, str):
+                    raise ValueError(f"{field_.name} must be a string, got {value!r}")
             elif isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError(f"{field_.name} must be a number, got {value!r}")
             elif isinstance(default, int) and not isinstance(value, int):
@@ -87,23 +104,101 @@ class Hyperparameters:
             kwargs[field_.name] = value
         return cls(**kwargs)
 
-    def sb3_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``SAC(...)`` / ``TQC(...)``."""
-        return {
-            "learning_rate": self.learning_rate,
-            "buffer_size": self.buffer_size,
-            "learning_starts": self.learning_starts,
-            "batch_size": self.batch_size,
-            "tau": self.tau,
-            "gamma": self.gamma,
-            "train_freq": self.train_freq,
-            "gradient_steps": self.gradient_steps,
-            "policy_kwargs": {"net_arch": list(self.net_arch)},
+    def sb3_kwargs(
+        self,
+        algo: type,
+        act_dim: int,
+        goal_conditioned: bool = False,
+        only: set[str] | frozenset[str] | None = None,
+    ) -> dict[str, Any]:
+        """Keyword arguments for ``algo(...)``: the fields this algorithm takes.
+
+        :param algo: the SB3 algorithm class
+        :param act_dim: size of the action space (for the action noise)
+        :param goal_conditioned: the env has a goal-conditioned Dict observation (HER applies)
+        :param only: the fields to convert (default: all)
+        """
+        names = set(FIELD_NAMES if only is None else only)
+        kwargs: dict[str, Any] = {
+            name: getattr(self, name) for name in SB3_NAMED_FIELDS if name in names
         }
+        if "net_arch" in names:
+            kwargs["policy_kwargs"] = {"net_arch": list(self.net_arch)}
+        if "ent_coef" in names:
+            kwargs["ent_coef"] = entropy_coefficient(self.ent_coef)
+        if "action_noise" in names and self.action_noise > 0:
+            from stable_baselines3.common.noise import NormalActionNoise
+
+            kwargs["action_noise"] = NormalActionNoise(
+                mean=np.zeros(act_dim), sigma=self.action_noise * np.ones(act_dim)
+            )
+        if "her_goals" in names and goal_conditioned and self.her_goals > 0:
+            from stable_baselines3.her.her_replay_buffer import HerReplayBuffer
+
+            kwargs["replay_buffer_class"] = HerReplayBuffer
+            kwargs["replay_buffer_kwargs"] = {
+                "n_sampled_goal": self.her_goals,
+                "goal_selection_strategy": "future",
+            }
+        accepted = inspect.signature(algo.__init__).parameters
+        return {name: value for name, value in kwargs.items() if name in accepted}
+
+    @classmethod
+    def from_model_kwargs(cls, kwargs: dict[str, Any]) -> Hyperparameters:
+        """The fields a checkpoint's stored constructor arguments give (others at default)."""
+        values: dict[str, Any] = {}
+        for name in SB3_NAMED_FIELDS:
+            if isinstance(kwargs.get(name), (int, float)) and not isinstance(kwargs[name], bool):
+                values[name] = kwargs[name]
+        train_freq = kwargs.get("train_freq")
+        if isinstance(train_freq, list) and train_freq[1:] == ["step"]:
+            values["train_freq"] = train_freq[0]
+        arch = (kwargs.get("policy_kwargs") or {}).get("net_arch")
+        if isinstance(arch, list) and all(isinstance(n, int) for n in arch):
+            values["net_arch"] = tuple(arch)
+        if isinstance(kwargs.get("ent_coef"), (str, float, int)):
+            values["ent_coef"] = str(kwargs["ent_coef"])
+        noise = kwargs.get("action_noise")
+        if isinstance(noise, dict) and noise.get("noise") == "normal" and noise.get("sigma"):
+            values["action_noise"] = float(noise["sigma"][0])
+        return cls().replace(**values)
 
     def replace(self, **changes: Any) -> Hyperparameters:
         """A copy with ``changes`` applied; ``None`` values leave a field as it is."""
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+SB3_NAMED_FIELDS = (
+    "learning_rate",
+    "buffer_size",
+    "learning_starts",
+    "batch_size",
+    "tau",
+    "gamma",
+    "train_freq",
+    "gradient_steps",
+)
+"""Fields that are SB3 constructor arguments of the same name and meaning."""
+
+FIELD_NAMES = frozenset(field.name for field in dataclasses.fields(Hyperparameters))
+
+
+def entropy_coefficient(text: str) -> str | float:
+    """``ent_coef`` as SB3 takes it: ``"auto"``, ``"auto_0.1"`` or a float.
+
+    :raises ValueError: for anything else, or a number that is not positive and finite
+    """
+    text = str(text).strip()
+    number = text.removeprefix("auto_") if text.startswith("auto_") else text
+    if text == "auto":
+        return text
+    try:
+        value = float(number)
+    except ValueError:
+        raise ValueError(f"ent_coef takes auto, auto_<start> or a number, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"ent_coef must be positive, got {text!r}")
+    return text if text.startswith("auto_") else value
 
 
 @functools.cache

@@ -9,36 +9,43 @@ from typing import Any
 
 import torch
 
-from robot6_sb3.checkpoint import Checkpoint, is_exact, load_checkpoint
+from robot6_sb3.checkpoint import load_checkpoint
+from robot6_sb3.exactness import exactness
 from robot6_sb3.layout import (
     BEST_REWARD,
-    ENV_STATE,
     EPISODE,
     GLOBAL_STEP,
     LOG_ALPHA,
     METADATA,
     REPLAY,
-    RNG_STATE,
     STATE_DICT_KEYS,
     TRAINING_STATE,
     WALL_TIME,
 )
-from robot6_sb3.replay_log import lineage_size, missing_transitions
+from robot6_sb3.replay_log import lineage_size
 
 METADATA_FIELDS = (
     "format_version",
     "algo",
+    "policy",
     "env_id",
     "env_kwargs",
+    "n_envs",
+    "vec_env",
     "obs_dim",
     "act_dim",
     "observation_space",
     "action_space",
-    "net_arch",
-    "hyperparameters",
+    "model_kwargs",
     "seed",
+    "device",
     "run_name",
+    "run_id",
     "parent",
+    "labels",
+    "settings",
+    "exact",
+    "inexact_reasons",
     "versions",
     "created",
 )
@@ -88,20 +95,6 @@ def _tensors(value: Any, prefix: str) -> list[TensorInfo]:
     return []
 
 
-def _exactness(checkpoint: Checkpoint, path: Path) -> tuple[bool, str]:
-    if checkpoint.get(REPLAY) is None:
-        return False, "no replay buffer (trained with --no-buffer): a resume starts empty"
-    if not is_exact(checkpoint):
-        missing = [key for key in (RNG_STATE, ENV_STATE, TRAINING_STATE) if key not in checkpoint]
-        return False, f"lacks {', '.join(missing)}"
-    buffer_size = int(checkpoint[METADATA]["hyperparameters"].get("buffer_size", 0))
-    lineage = checkpoint[REPLAY]["lineage"]
-    gap = missing_transitions(Path(path).resolve().parent.parent, lineage, buffer_size)
-    if gap:
-        return False, gap
-    return True, "RNG, env, SB3 counters and the replay log are all there"
-
-
 def inspect_checkpoint(path: Path) -> CheckpointSummary:
     """Load ``path`` (safely, validated) and describe it.
 
@@ -119,9 +112,11 @@ def inspect_checkpoint(path: Path) -> CheckpointSummary:
         WALL_TIME: checkpoint.get(WALL_TIME),
         "n_updates": training.get("n_updates"),
         "sb3_episode_num": training.get("episode_num"),
-        "log_alpha": float(checkpoint[LOG_ALPHA].reshape(-1)[0]),
+        "log_alpha": float(checkpoint[LOG_ALPHA].reshape(-1)[0])
+        if checkpoint[LOG_ALPHA].numel()
+        else None,
     }
-    exact, reason = _exactness(checkpoint, path)
+    verdict = exactness(checkpoint, path)
     replay = checkpoint.get(REPLAY)
     return CheckpointSummary(
         path=str(path),
@@ -132,7 +127,7 @@ def inspect_checkpoint(path: Path) -> CheckpointSummary:
         tensors=[
             info for key in (*STATE_DICT_KEYS, LOG_ALPHA) for info in _tensors(checkpoint[key], key)
         ],
-        exact=exact,
-        exact_reason=reason,
+        exact=verdict.exact,
+        exact_reason=verdict.reason,
         replay_transitions=None if replay is None else lineage_size(replay["lineage"]),
     )

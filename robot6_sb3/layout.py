@@ -50,18 +50,20 @@ GLOBAL_STEP = "global_step"
 EPISODE = "episode"
 BEST_REWARD = "best_reward"
 
-STATE_DICT_KEYS = (POLICY, Q1, Q2, Q1_TARGET, Q2_TARGET, POLICY_OPT, Q_OPT, ALPHA_OPT)
+NETWORK_KEYS = (POLICY, Q1, Q2, Q1_TARGET, Q2_TARGET)
+OPTIMIZER_KEYS = (POLICY_OPT, Q_OPT, ALPHA_OPT)
+STATE_DICT_KEYS = (*NETWORK_KEYS, *OPTIMIZER_KEYS)
 REQUIRED_KEYS = (*STATE_DICT_KEYS, LOG_ALPHA, GLOBAL_STEP, EPISODE, BEST_REWARD)
 
-# Beyond the twelve: what describes the run and what exact resume needs.
+# Beyond the twelve: SB3's own state dicts (the twelve are views of them), what describes the
+# run, and what exact resume needs.
+MODEL = "model"
 METADATA = "metadata"
 TRAINING_STATE = "training_state"
 RNG_STATE = "rng_state"
 ENV_STATE = "env_state"
 REPLAY = "replay"
 WALL_TIME = "wall_time_s"
-
-FORMAT_VERSION = 1
 
 
 def periodic_name(episode: int) -> str:
@@ -143,3 +145,16 @@ def create_run(algo: str, checkpoints_dir: Path, runs_dir: Path, now: datetime) 
                 paths.log_dir.mkdir(parents=True, exist_ok=True)
                 return paths
         stamp += timedelta(seconds=1)
+
+
+def remove_empty_run(paths: RunPaths, roots: list[Path] | None = None) -> None:
+    """Remove a new run's folders again if nothing but its lock was written into them (a run
+    that failed before it started), and the ``roots`` made for it if they are empty too;
+    folders with any other file stay."""
+    for folder in (paths.checkpoint_dir, paths.log_dir, *(roots or [])):
+        try:
+            if [entry.name for entry in folder.iterdir()] == [LOCK_NAME]:
+                (folder / LOCK_NAME).unlink()
+            folder.rmdir()
+        except OSError:
+            pass

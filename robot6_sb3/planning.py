@@ -1,8 +1,10 @@
 """Checking a training request and deciding what it resumes, before anything is written.
 
 :func:`plan_training` validates the options, finds the checkpoint ``--resume`` means, checks
-that it fits (algo, env, dims, net_arch, replay history) and returns a :class:`TrainingPlan`
-for :func:`robot6_sb3.trainer.run_training`; bad input raises :class:`UsageError`.
+that it fits what was asked (algo, env, net_arch) and returns a :class:`TrainingPlan` for
+:func:`robot6_sb3.trainer.run_training`; bad input raises :class:`UsageError`. What the
+checkpoint needs from the files (its replay history, an env that takes its state) is checked
+by :func:`robot6_sb3.load_resumable` when the run starts, still before anything is written.
 """
 
 from __future__ import annotations
@@ -16,33 +18,26 @@ from typing import Any
 import gymnasium as gym
 import torch
 from gymnasium import spaces
-from sb3_contrib import TQC
-from stable_baselines3 import SAC
-from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.vec_env import VecEnv
 
 import robot6_envs
-from robot6_sb3.checkpoint import Checkpoint, load_checkpoint
+from robot6_sb3.algorithms import ALGORITHMS
+from robot6_sb3.checkpoint import Checkpoint, load_checkpoint, metadata_of
 from robot6_sb3.discovery import Skipped, find_resume_checkpoint
-from robot6_sb3.errors import (
-    CheckpointError,
-    IncompatibleCheckpointError,
-    UsageError,
-)
-from robot6_sb3.hyperparameters import Hyperparameters
+from robot6_sb3.errors import IncompatibleCheckpointError, UsageError
+from robot6_sb3.hyperparameters import FIELD_NAMES, Hyperparameters, entropy_coefficient
 from robot6_sb3.layout import (
     DEFAULT_CHECKPOINTS_DIR,
-    DEFAULT_RUNS_DIR,
     EPISODE,
+    GLOBAL_STEP,
     LATEST_NAME,
-    METADATA,
-    REPLAY,
     run_time,
 )
-from robot6_sb3.replay_log import missing_transitions
-
-ALGORITHMS: dict[str, type[OffPolicyAlgorithm]] = {"sac": SAC, "tqc": TQC}
 
 DEVICES = ("auto", "cpu", "cuda")
+VEC_ENV_KINDS = ("dummy", "subproc")
+SEED_RANGE = 2**32
+"""Seeds NumPy accepts: 0 to 2**32 - 1."""
 
 
 def robot6_env_ids() -> list[str]:
@@ -52,6 +47,11 @@ def robot6_env_ids() -> list[str]:
         for env_id, spec in gym.registry.items()
         if str(spec.entry_point).startswith(robot6_envs.__name__)
     )
+
+
+def is_goal_conditioned(space: spaces.Space) -> bool:
+    """Whether observations are Gymnasium-Robotics style goal dicts (what HER needs)."""
+    return isinstance(space, spaces.Dict) and {"achieved_goal", "desired_goal"} <= set(space.keys())
 
 
 @dataclass(frozen=True)
@@ -65,19 +65,25 @@ class TrainRequest:
     algo: str | None = None
     seed: int | None = None
     device: str = "auto"
-    save_every: int = 50
+    save_every: int | None = None
+    """Completed episodes between two ``ckpt_ep_N.pth`` (default 50; on resume the run's)."""
     checkpoints_dir: Path = DEFAULT_CHECKPOINTS_DIR
-    runs_dir: Path = DEFAULT_RUNS_DIR
+    runs_dir: Path | None = None
+    """Folder of the runs' logs (default ``runs``; on resume, where the run's logs are)."""
     overrides: dict[str, Any] = field(default_factory=dict)
     """Hyperparameters given explicitly (field name -> value)."""
     threads: int = 1
     """PyTorch CPU threads; small nets train fastest on one (see benchmarks/RESULTS.md)."""
-    replay_log: bool = True
+    replay_log: bool | None = None
     """Keep the transition log that makes resume exact (``--no-buffer`` turns it off)."""
     resume: bool = False
     resume_ckpt: Path | None = None
     keep_last: int | None = None
     """Keep only this many newest ``ckpt_ep_N.pth`` files while training (``None``: all)."""
+    n_envs: int | None = None
+    """Envs stepped together (default 1; a resumed run keeps its own)."""
+    vec_env: str | None = None
+    """``dummy`` (one process) or ``subproc`` (one process per env)."""
     labels: dict[str, Any] = field(default_factory=dict)
     """Plain values stored as ``metadata["labels"]`` in every checkpoint (e.g. a sweep's study
     and trial)."""
@@ -94,11 +100,15 @@ class TrainingPlan:
     seed: int
     hyperparameters: Hyperparameters
     max_episode_steps: int
+    n_envs: int = 1
+    vec_env: str = "dummy"
     source: Path | None = None
     """The checkpoint resumed, if any."""
     checkpoint: Checkpoint | None = None
     continues_run: bool = False
     """True when resuming a run's ``latest.pth`` (same folders); False forks a new run."""
+    log_dir: Path | None = None
+    """A continued run's log folder, where its logs already are."""
     notices: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     resume_not_found: bool = False
@@ -106,6 +116,22 @@ class TrainingPlan:
     @property
     def start_episode(self) -> int:
         return int(self.checkpoint[EPISODE]) if self.checkpoint else 0
+
+    @property
+    def start_step(self) -> int:
+        return int(self.checkpoint[GLOBAL_STEP]) if self.checkpoint else 0
+
+    def model_overrides(self, env: VecEnv) -> dict[str, Any]:
+        """The hyperparameters given on a resume, as constructor arguments of the model."""
+        given = set(self.request.overrides) - {"net_arch"}  # checked equal to the saved one
+        if not given:
+            return {}
+        return self.hyperparameters.sb3_kwargs(
+            ALGORITHMS[self.algo],
+            spaces.flatdim(env.action_space),
+            is_goal_conditioned(env.observation_space),
+            only=given,
+        )
 
 
 def choose_device(device: str) -> str:
@@ -120,36 +146,57 @@ def choose_device(device: str) -> str:
 
 
 def _check_request(request: TrainRequest) -> None:
-    if request.episodes < 1:
-        raise UsageError(f"--episodes must be at least 1, got {request.episodes}")
-    if request.threads < 1:
-        raise UsageError(f"--threads must be at least 1, got {request.threads}")
-    if request.save_every < 1:
-        raise UsageError(f"--save-every must be at least 1, got {request.save_every}")
-    if request.keep_last is not None and request.keep_last < 1:
-        raise UsageError(
-            f"--keep-last must be at least 1, got {request.keep_last}; "
-            "leave it out to keep every ckpt_ep_N.pth"
-        )
+    minimum = {"episodes": 1, "threads": 1, "save_every": 1, "keep_last": 1, "n_envs": 1}
+    for name, least in minimum.items():
+        value = getattr(request, name)
+        if value is not None and value < least:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least {least}, got {value}")
+    if request.seed is not None and not 0 <= request.seed < SEED_RANGE:
+        raise UsageError(f"--seed must be between 0 and {SEED_RANGE - 1}, got {request.seed}")
     if request.algo is not None and request.algo not in ALGORITHMS:
         raise UsageError(f"unknown --algo {request.algo!r}; choose one of: {', '.join(ALGORITHMS)}")
     if request.env_id is not None and request.env_id not in robot6_env_ids():
         raise UsageError(
             f"unknown --env {request.env_id!r}; choose one of: {', '.join(robot6_env_ids())}"
         )
+    if request.vec_env is not None and request.vec_env not in VEC_ENV_KINDS:
+        raise UsageError(f"--vec-env must be dummy or subproc, got {request.vec_env!r}")
     choose_device(request.device)
+    check_hyperparameters(request.overrides)
+
+
+def check_hyperparameters(values: dict[str, Any]) -> None:
+    """:raises UsageError: naming the option of the first value out of its range."""
+    unknown = sorted(set(values) - FIELD_NAMES)
+    if unknown:
+        raise UsageError(f"unknown hyperparameters: {', '.join(unknown)}")
+
+    def option(name: str) -> str:
+        return "--" + name.replace("_", "-")
+
     for name in ("learning_rate", "tau", "gamma"):
-        value = request.overrides.get(name)
+        value = values.get(name)
         if value is not None and not (value > 0 and math.isfinite(value)):
-            raise UsageError(f"--{name.replace('_', '-')} must be a positive number, got {value}")
+            raise UsageError(f"{option(name)} must be a positive number, got {value}")
+    for name in ("tau", "gamma"):
+        if values.get(name) is not None and values[name] > 1:
+            raise UsageError(f"{option(name)} must be at most 1, got {values[name]}")
     for name in ("batch_size", "buffer_size", "train_freq", "gradient_steps"):
-        value = request.overrides.get(name)
+        value = values.get(name)
         if value is not None and value < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-    starts = request.overrides.get("learning_starts")
-    if starts is not None and starts < 0:
-        raise UsageError(f"--learning-starts must be >= 0, got {starts}")
-    arch = request.overrides.get("net_arch")
+            raise UsageError(f"{option(name)} must be at least 1, got {value}")
+    for name in ("learning_starts", "her_goals"):
+        if values.get(name) is not None and values[name] < 0:
+            raise UsageError(f"{option(name)} must be >= 0, got {values[name]}")
+    noise = values.get("action_noise")
+    if noise is not None and not (noise >= 0 and math.isfinite(noise)):
+        raise UsageError(f"--action-noise must be a number >= 0, got {noise}")
+    if values.get("ent_coef") is not None:
+        try:
+            entropy_coefficient(values["ent_coef"])
+        except ValueError as exc:
+            raise UsageError(f"--ent-coef: {exc}") from None
+    arch = values.get("net_arch")
     if arch is not None and (not arch or any(size < 1 for size in arch)):
         raise UsageError(f"--net-arch needs positive layer sizes, got {','.join(map(str, arch))}")
 
@@ -188,149 +235,108 @@ def plan_training(request: TrainRequest) -> TrainingPlan:
 
 def _new_run_plan(request: TrainRequest) -> TrainingPlan:
     env_id = request.env_id or robot6_envs.ENV_ID
-    hyperparameters = Hyperparameters().replace(**request.overrides)
-    plan = TrainingPlan(
+    return TrainingPlan(
         request=request,
         algo=request.algo or "sac",
         env_id=env_id,
         env_kwargs={},
         seed=request.seed if request.seed is not None else secrets.randbelow(2**31),
-        hyperparameters=hyperparameters,
+        hyperparameters=Hyperparameters().replace(**request.overrides),
         max_episode_steps=max_episode_steps(env_id),
+        n_envs=request.n_envs or 1,
+        vec_env=request.vec_env or "dummy",
     )
-    _check_alignment(plan)
-    return plan
-
-
-def _check_alignment(plan: TrainingPlan) -> None:
-    # Checkpoints are taken between rollouts; rollouts must end where episodes end.
-    train_freq = plan.hyperparameters.train_freq
-    if plan.max_episode_steps % train_freq:
-        raise UsageError(
-            f"--train-freq {train_freq} must divide the episode length {plan.max_episode_steps} "
-            "so that every episode ends at a rollout boundary where it can be saved"
-        )
-    if plan.hyperparameters.buffer_size < plan.max_episode_steps:
-        raise UsageError(
-            f"--buffer-size {plan.hyperparameters.buffer_size} must hold at least one episode "
-            f"({plan.max_episode_steps} transitions)"
-        )
 
 
 def _resume_plan(request: TrainRequest, source: Path, checkpoint: Checkpoint) -> TrainingPlan:
-    metadata = checkpoint[METADATA]
-    try:
-        saved_hp = Hyperparameters.from_dict(metadata["hyperparameters"])
-    except (TypeError, ValueError) as exc:
-        raise CheckpointError(
-            f"{source}: its metadata hyperparameters are invalid ({exc})"
-        ) from None
-    mismatches = []
-    for label, asked, saved in (
-        ("algo", request.algo, metadata["algo"]),
-        ("env", request.env_id, metadata["env_id"]),
-        ("net_arch", _arch(request.overrides.get("net_arch")), _arch(saved_hp.net_arch)),
-    ):
-        if asked is not None and asked != saved:
-            mismatches.append(f"{label}: checkpoint has {saved}, you asked for {asked}")
-    env_id = metadata["env_id"]
-    if env_id not in gym.registry:
-        mismatches.append(f"env: checkpoint names {env_id}, which is not a registered env")
-    if metadata["algo"] not in ALGORITHMS:
-        mismatches.append(f"algo: checkpoint names {metadata['algo']}, which this version lacks")
-    if not mismatches:
-        try:
-            env = gym.make(env_id, **metadata["env_kwargs"])
-        except (TypeError, ValueError) as exc:
-            raise IncompatibleCheckpointError(
-                f"{source}: {env_id} cannot be made with the saved env_kwargs "
-                f"{metadata['env_kwargs']} ({exc})"
-            ) from None
-        obs_dim, act_dim = flat_dim(env.observation_space), flat_dim(env.action_space)
-        env.close()
-        for label, saved, current in (
-            ("obs_dim", metadata["obs_dim"], obs_dim),
-            ("act_dim", metadata["act_dim"], act_dim),
-        ):
-            if saved != current:
-                mismatches.append(
-                    f"{label}: checkpoint was made for {saved}, {env_id} has {current}"
-                )
+    metadata = metadata_of(checkpoint)
+    saved = Hyperparameters.from_model_kwargs(metadata.model_kwargs)
+    asked_arch = request.overrides.get("net_arch")
+    mismatches = [
+        f"{label}: checkpoint has {kept}, you asked for {asked}"
+        for label, asked, kept in (
+            ("algo", request.algo, metadata.algo),
+            ("env", request.env_id, metadata.env_id),
+            ("net_arch", _arch(asked_arch), _arch(metadata.net_arch)),
+            ("n_envs", request.n_envs, metadata.n_envs),
+        )
+        if asked is not None and asked != kept
+    ]
+    if metadata.env_id is None or metadata.env_id not in gym.registry:
+        mismatches.append(f"env: checkpoint names {metadata.env_id}, which is not a registered env")
+    if metadata.algo not in ALGORITHMS:
+        mismatches.append(f"algo: checkpoint names {metadata.algo}, which this version lacks")
     if mismatches:
         raise IncompatibleCheckpointError(
             f"{source} cannot continue as asked: "
             + "; ".join(mismatches)
             + ". Start a new run (robot6 train without --resume) or drop the conflicting options."
         )
-    hyperparameters = saved_hp.replace(**request.overrides)
+    assert metadata.env_id is not None
+    hyperparameters = saved.replace(**request.overrides)
     notices = [
-        f"{name} changed from {getattr(saved_hp, name)} to {getattr(hyperparameters, name)}; "
-        "applied to the restored optimizers"
-        if name == "learning_rate"
-        else f"{name} changed from {getattr(saved_hp, name)} to {getattr(hyperparameters, name)}"
-        for name in Hyperparameters.__dataclass_fields__
-        if getattr(saved_hp, name) != getattr(hyperparameters, name)
+        f"{name} changed from {getattr(saved, name)} to {getattr(hyperparameters, name)}"
+        + ("; applied to the restored optimizers" if name == "learning_rate" else "")
+        for name in sorted(request.overrides)
+        if getattr(saved, name) != getattr(hyperparameters, name)
     ]
-    if request.seed is not None and request.seed != metadata.get("seed"):
+    if request.seed is not None and request.seed != metadata.seed:
         notices.append(
             f"--seed {request.seed} ignored: a resumed run continues the saved random state"
         )
-    replay = checkpoint.get(REPLAY)
-    if replay is None:
+    replay_log = metadata.settings.replay_log if request.replay_log is None else request.replay_log
+    if checkpoint.get("replay") is None:
         notices.append(
             "this checkpoint holds no replay buffer: training continues with an empty buffer "
             "and is no longer an exact continuation of the original run"
         )
-    elif not request.replay_log:
+    elif not replay_log:
         notices.append(
             "--no-buffer: the checkpoint's replay history is not loaded; training continues "
             "with an empty buffer and is no longer an exact continuation of the original run"
         )
-    else:
-        missing = missing_transitions(
-            source.resolve().parent.parent if _in_run_folder(source) else source.parent,
-            replay["lineage"],
-            hyperparameters.buffer_size,
-        )
-        if missing:
-            raise CheckpointError(
-                f"{source}: {missing}. Copy the whole run folder (with its replay/ folder and "
-                "those of its parents), or pass --no-buffer to resume with an empty buffer"
-            )
-    continues = source.name == LATEST_NAME and _in_run_folder(source)
-    plan = TrainingPlan(
+    continues = source.name == LATEST_NAME and source.resolve().parent.name == metadata.run_name
+    return TrainingPlan(
         request=request,
-        algo=metadata["algo"],
-        env_id=env_id,
-        env_kwargs=dict(metadata["env_kwargs"]),
-        seed=int(metadata.get("seed", 0)),
+        algo=metadata.algo,
+        env_id=metadata.env_id,
+        env_kwargs=dict(metadata.env_kwargs),
+        seed=metadata.seed if metadata.seed is not None else 0,
         hyperparameters=hyperparameters,
-        max_episode_steps=max_episode_steps(env_id),
+        max_episode_steps=max_episode_steps(metadata.env_id),
+        n_envs=metadata.n_envs,
+        vec_env=request.vec_env or metadata.vec_env,
         source=source,
         checkpoint=checkpoint,
         continues_run=continues,
+        log_dir=_saved_log_dir(source, metadata.settings.log_dir)
+        if request.runs_dir is None
+        else None,
         notices=notices,
     )
-    _check_alignment(plan)
-    return plan
+
+
+def _saved_log_dir(source: Path, saved: str | None) -> Path | None:
+    if saved is None:
+        return None
+    return (source.resolve().parent / saved).resolve()
 
 
 def _arch(arch: Any) -> str | None:
     return None if arch is None else ",".join(str(n) for n in arch)
 
 
-def flat_dim(space: spaces.Space) -> int:
-    return int(spaces.flatdim(space))
-
-
 def checkpoints_root(plan: TrainingPlan) -> Path:
     """Where the run lives: a resumed or forked run sits beside the run folder its checkpoint
     came from, so its replay lineage can name its parent run by folder name. A checkpoint
     file outside any run folder (copied on its own) forks into ``--checkpoints-dir``."""
-    if plan.source is not None and _in_run_folder(plan.source):
+    if plan.source is not None and _in_run_folder(plan.source, plan.checkpoint):
         return plan.source.resolve().parent.parent
     return Path(plan.request.checkpoints_dir).resolve()
 
 
-def _in_run_folder(checkpoint: Path) -> bool:
-    return run_time(checkpoint.resolve().parent.name) is not None
+def _in_run_folder(path: Path, checkpoint: Checkpoint | None) -> bool:
+    folder = path.resolve().parent.name
+    if checkpoint is not None:
+        return folder == metadata_of(checkpoint).run_name
+    return run_time(folder) is not None

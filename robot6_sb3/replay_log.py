@@ -6,8 +6,9 @@ list of ``{"run", "start", "stop"}`` ranges, oldest first). A forked run's linea
 with its parent's ranges up to the fork point, so it reads the parent's transitions in place,
 never copies the parent's future and never writes into the parent's folder.
 
-On disk a run's own transitions are segments ``replay/seg_<start>-<stop>.npz`` (global
-transition indices, ``stop`` exclusive), each written atomically. Small per-episode segments
+On disk a run's own rows (see :mod:`robot6_sb3.replay_rows`) are segments
+``replay/seg_<start>-<stop>.npz`` (row indices over the whole run, ``stop`` exclusive), each
+written atomically. Small per-episode segments
 are merged into larger ones from time to time so the folder stays small; a reader takes
 whichever segments cover the range it needs.
 """
@@ -15,6 +16,7 @@ whichever segments cover the range it needs.
 from __future__ import annotations
 
 import re
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -25,13 +27,11 @@ from stable_baselines3.common.buffers import ReplayBuffer
 from robot6_sb3.atomic import atomic_write, fsync_dir
 from robot6_sb3.errors import CheckpointError
 from robot6_sb3.layout import REPLAY_DIR_NAME
+from robot6_sb3.replay_rows import Rows, fill_buffer
 
-FIELDS = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
 SEGMENT_RE = re.compile(r"^seg_(\d{12})-(\d{12})\.npz$")
 MERGE_THRESHOLD = 10_000
 """Merge the small segments once they hold this many transitions together."""
-
-Transitions = dict[str, np.ndarray]
 
 
 def segment_name(start: int, stop: int) -> str:
@@ -49,20 +49,20 @@ def _segments(directory: Path) -> list[tuple[int, int, Path]]:
     return sorted(found, key=lambda seg: (seg[0], -seg[1]))
 
 
-def _read_segment(path: Path) -> Transitions:
+def _read_segment(path: Path) -> Rows:
     try:
         with np.load(path, allow_pickle=False) as data:
-            return {name: data[name] for name in FIELDS}
-    except (OSError, ValueError, KeyError) as exc:
+            return {name: data[name] for name in data.files}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
         raise CheckpointError(f"replay log segment {path} is unreadable ({exc})") from exc
 
 
-def _write_segment(path: Path, rows: Transitions) -> None:
+def _write_segment(path: Path, rows: Rows) -> None:
     atomic_write(path, lambda handle: np.savez(handle, **rows))
 
 
-def _concat(parts: list[Transitions]) -> Transitions:
-    return {name: np.concatenate([part[name] for part in parts]) for name in FIELDS}
+def _concat(parts: list[Rows]) -> Rows:
+    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
 
 
 class ReplayLog:
@@ -77,7 +77,7 @@ class ReplayLog:
         self.run_name = run_name
         self.directory = self.checkpoints_root / run_name / REPLAY_DIR_NAME
 
-    def append(self, start: int, rows: Transitions) -> None:
+    def append(self, start: int, rows: Rows) -> None:
         """Store transitions ``start .. start+len`` as one new segment, then merge if due."""
         count = len(rows["rewards"])
         if count == 0:
@@ -115,10 +115,10 @@ class ReplayLog:
         fsync_dir(self.directory)
 
 
-def read_range(checkpoints_root: Path, run_name: str, start: int, stop: int) -> Transitions:
-    """Transitions ``start .. stop`` of ``run_name``'s own log."""
+def read_range(checkpoints_root: Path, run_name: str, start: int, stop: int) -> Rows:
+    """Rows ``start .. stop`` of ``run_name``'s own log."""
     directory = Path(checkpoints_root) / run_name / REPLAY_DIR_NAME
-    parts: list[Transitions] = []
+    parts: list[Rows] = []
     position = start
     for seg_start, seg_stop, path in _segments(directory):
         if position >= stop:
@@ -163,10 +163,8 @@ def missing_transitions(
     return None
 
 
-def read_lineage(
-    checkpoints_root: Path, lineage: Iterable[dict[str, Any]], start: int
-) -> Transitions:
-    """Transitions from global index ``start`` to the end of ``lineage``."""
+def read_lineage(checkpoints_root: Path, lineage: Iterable[dict[str, Any]], start: int) -> Rows:
+    """Rows from global index ``start`` to the end of ``lineage``."""
     parts = []
     for source in lineage:
         begin, end = max(int(source["start"]), start), int(source["stop"])
@@ -177,14 +175,18 @@ def read_lineage(
     return _concat(parts)
 
 
-def extend_lineage(lineage: list[dict[str, Any]], run_name: str, stop: int) -> list[dict[str, Any]]:
-    """``lineage`` with ``run_name``'s own range grown (or added) to end at ``stop``."""
+def extend_lineage(
+    lineage: list[dict[str, Any]], run_name: str, start: int, stop: int
+) -> list[dict[str, Any]]:
+    """``lineage`` with ``run_name``'s own range grown to end at ``stop``, or a new range
+    ``start .. stop`` added (``start`` is where its rows begin: the end of the previous range,
+    or later when older rows were already overwritten in the buffer)."""
     result = [dict(source) for source in lineage]
     if result and result[-1]["run"] == run_name:
         result[-1]["stop"] = stop
     else:
-        start = result[-1]["stop"] if result else 0
-        result.append({"run": run_name, "start": start, "stop": stop})
+        begin = max(start, result[-1]["stop"]) if result else start
+        result.append({"run": run_name, "start": begin, "stop": stop})
     return result
 
 
@@ -200,30 +202,6 @@ def truncate_lineage(lineage: list[dict[str, Any]], stop: int) -> list[dict[str,
 
 def lineage_size(lineage: list[dict[str, Any]]) -> int:
     return int(lineage[-1]["stop"]) if lineage else 0
-
-
-def rows_since(buffer: ReplayBuffer, count: int, new: int) -> Transitions:
-    """The ``new`` newest transitions in ``buffer``, which holds ``count`` transitions in all."""
-    if new > buffer.buffer_size:
-        raise ValueError(
-            f"{new} transitions since the last save exceed buffer_size={buffer.buffer_size}"
-        )
-    indices = np.arange(count - new, count) % buffer.buffer_size
-    return {name: getattr(buffer, name)[indices].copy() for name in FIELDS}
-
-
-def fill_buffer(buffer: ReplayBuffer, rows: Transitions, count: int) -> None:
-    """Put the newest transitions ``rows`` (ending at global index ``count``) into ``buffer``
-    where SB3 would have put them, and set ``pos`` and ``full`` to match."""
-    size = buffer.buffer_size
-    new = len(rows["rewards"])
-    keep = min(new, size)
-    indices = np.arange(count - keep, count) % size
-    for name in FIELDS:
-        target = getattr(buffer, name)
-        target[indices] = rows[name][new - keep :].reshape((keep, *target.shape[1:]))
-    buffer.pos = count % size
-    buffer.full = count >= size
 
 
 def load_buffer(buffer: ReplayBuffer, checkpoints_root: Path, lineage: list[dict[str, Any]]) -> int:

@@ -39,8 +39,8 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
 from robot6_sb3.atomic import atomic_write_bytes
-from robot6_sb3.callbacks import EpisodeEndCallback, EpisodeRecord
 from robot6_sb3.checkpoint import load_checkpoint
+from robot6_sb3.episodes import EpisodeEndCallback, EpisodeRecord
 from robot6_sb3.errors import RunLockedError, UsageError
 from robot6_sb3.evaluation import EvaluationResult, evaluate_policy
 from robot6_sb3.evaluation_callback import PeriodicEvaluationCallback

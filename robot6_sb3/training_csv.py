@@ -1,6 +1,6 @@
 """Reading and rewriting a run's ``training.csv`` (the per-episode log, SPEC 4).
 
-Rows are appended by :class:`robot6_sb3.callbacks.CSVLoggerCallback`; this module handles the
+Rows are appended by :class:`robot6_sb3.episode_logs.CsvLog`; this module handles the
 rewrites that resume needs: drop rows a checkpoint does not cover, or start a forked run's CSV
 with its parent's rows. Rewrites are atomic, so a crash leaves the old file or the new one.
 """

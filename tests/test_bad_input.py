@@ -27,7 +27,8 @@ def _assert_refused(result, *phrases: str) -> None:
         (["--env", "Nope-v9"], ["unknown --env 'Nope-v9'", "Robot6Reach-v0"]),
         (["--algo", "ppo"], ["unknown --algo 'ppo'", "sac, tqc"]),
         (["--net-arch", "big"], ["--net-arch takes comma-separated layer sizes"]),
-        (["--train-freq", "7"], ["--train-freq 7 must divide the episode length 50"]),
+        (["--tau", "1.5"], ["--tau must be at most 1, got 1.5"]),
+        (["--seed", "-1"], ["--seed must be between 0 and 4294967295, got -1"]),
         (["--resume-ckpt", "missing.pth"], ["checkpoint missing.pth does not exist"]),
     ],
     ids=[
@@ -36,7 +37,8 @@ def _assert_refused(result, *phrases: str) -> None:
         "unknown-env",
         "unknown-algo",
         "net-arch",
-        "train-freq",
+        "tau-above-1",
+        "negative-seed",
         "missing",
     ],
 )
@@ -78,7 +80,7 @@ def test_a_checkpoint_for_other_dimensions_is_refused(robot6, workdir: Path) -> 
 
     result = robot6("train", *TINY, "--resume-ckpt", "other.pth", "--episodes", "2")
 
-    _assert_refused(result, "obs_dim: checkpoint was made for 24, Robot6Reach-v0 has 21")
+    _assert_refused(result, "obs_dim: checkpoint was made for 24, this env has 21")
     assert tree_bytes(workdir / "checkpoints", workdir / "runs") == before
 
 

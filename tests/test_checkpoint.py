@@ -112,7 +112,7 @@ def test_missing_keys_are_listed(valid: Path, tmp_path: Path) -> None:
         ("global_step", -5, "'global_step' must be a non-negative int, got int -5"),
         ("best_reward", "high", "'best_reward' must be a number"),
         ("policy", [1, 2], "'policy' must be a state dict"),
-        ("log_alpha", 0.5, "'log_alpha' must be a one-element tensor"),
+        ("log_alpha", 0.5, "'log_alpha' must be a tensor of at most one element"),
         ("metadata", None, "no 'metadata' dict"),
     ],
     ids=["episode-str", "step-negative", "best-str", "policy-list", "alpha-float", "no-metadata"],

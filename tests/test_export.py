@@ -28,7 +28,8 @@ def _checkpoint_actions(checkpoint: dict, observations: np.ndarray) -> np.ndarra
     ReLU MLP, then ``tanh(mu)`` rescaled to the action space Box(-1, 1)."""
     policy = checkpoint["policy"]
     hidden = torch.as_tensor(observations)
-    for index in range(0, 2 * len(checkpoint["metadata"]["net_arch"]), 2):
+    net_arch = checkpoint["metadata"]["model_kwargs"]["policy_kwargs"]["net_arch"]
+    for index in range(0, 2 * len(net_arch), 2):
         weight, bias = policy[f"latent_pi.{index}.weight"], policy[f"latent_pi.{index}.bias"]
         hidden = torch.relu(torch.nn.functional.linear(hidden, weight, bias))
     mean = torch.nn.functional.linear(hidden, policy["mu.weight"], policy["mu.bias"])

@@ -24,9 +24,9 @@ def test_json_reports_exactly_what_the_file_holds(robot6, workdir: Path) -> None
 
     metadata = checkpoint["metadata"]
     assert summary["size_bytes"] == path.stat().st_size
-    for name in ("format_version", "algo", "env_id", "obs_dim", "act_dim", "net_arch", "seed"):
+    for name in ("format_version", "algo", "env_id", "obs_dim", "act_dim", "n_envs", "seed"):
         assert summary["metadata"][name] == metadata[name], name
-    assert summary["metadata"]["hyperparameters"] == metadata["hyperparameters"]
+    assert summary["metadata"]["model_kwargs"] == metadata["model_kwargs"]
     assert summary["metadata"]["versions"] == metadata["versions"]
     assert summary["metadata"]["parent"] is None
     assert summary["counters"]["episode"] == 2 and summary["counters"]["global_step"] == 100
@@ -58,7 +58,7 @@ def test_table_shows_the_fields_and_a_forked_run_names_its_parent(robot6, workdi
         "learning_rate",
         f"{parent.name} at episode 1",
         "exact resume",
-        "yes: RNG, env, SB3 counters and the replay log are all there",
+        "yes: networks, optimizers, counters, RNG, env state and replay log are all there",
         "policy.mu.weight",
         "3x32",
     ):

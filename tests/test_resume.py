@@ -129,7 +129,7 @@ def test_changed_learning_rate_is_applied_with_a_notice(robot6, workdir: Path) -
     )
     latest = load(only_run(workdir / "checkpoints") / "latest.pth")
     assert latest["policy_opt"]["param_groups"][0]["lr"] == 0.0005
-    assert latest["metadata"]["hyperparameters"]["learning_rate"] == 0.0005
+    assert latest["metadata"]["model_kwargs"]["learning_rate"] == 0.0005
 
 
 def test_incompatible_changes_are_refused_naming_each_field(robot6, workdir: Path) -> None:

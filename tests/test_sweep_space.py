@@ -112,7 +112,7 @@ def test_fingerprint_ignores_episodes_but_not_the_space() -> None:
         ({"algo": {"type": "categorical", "choices": ["sac", "ppo"]}}, {}, "unknown algo 'ppo'"),
         ({"net_arch": {"type": "categorical", "choices": ["64,x"]}}, {}, "net_arch takes layer sizes"),
         ({"net_arch": {"type": "int", "low": 1, "high": 3}}, {}, "net_arch takes a categorical distribution"),
-        ({"train_freq": 7}, {}, "--train-freq 7 must divide the episode length 50"),
+        ({"gamma": 1.5}, {}, "--gamma must be at most 1, got 1.5"),
         ({"gamma": 0.9}, {"metric": "loss"}, "'metric' must be one of mean_reward, success_rate"),
         ({"gamma": 0.9}, {"pruner": "hyperband"}, "'pruner' must be one of median, halving, none"),
         ({"gamma": 0.9}, {"episodes": 0}, "'episodes' must be a whole number >= 1, got 0"),

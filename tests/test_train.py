@@ -76,7 +76,7 @@ def test_checkpoints_hold_the_twelve_keys_of_the_trained_model(workdir: Path) ->
     )
     periodic = load(result.paths.periodic(2))
     assert periodic["episode"] == 2 and periodic["global_step"] == 100
-    assert latest["metadata"]["hyperparameters"]["net_arch"] == [32, 32]
+    assert latest["metadata"]["model_kwargs"]["policy_kwargs"]["net_arch"] == [32, 32]
 
 
 def test_best_is_the_checkpoint_of_the_best_episode(robot6, workdir: Path) -> None:

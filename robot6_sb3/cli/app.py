@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 
 from robot6_sb3 import __version__
-from robot6_sb3.errors import CheckpointWriteError, UsageError
+from robot6_sb3.errors import CheckpointWriteError, MissingReplayError, UsageError
 
 app = typer.Typer(
     name="robot6",
@@ -69,6 +69,8 @@ def errors_to_exit_codes() -> Iterator[None]:
     """Turn the project's errors into a one-paragraph message and exit 2 (bad input) or 1."""
     try:
         yield
+    except MissingReplayError as exc:
+        raise fail(str(exc).replace("replay_log=False", "--no-buffer"), 2) from None
     except UsageError as exc:
         raise fail(str(exc), 2) from None
     except CheckpointWriteError as exc:

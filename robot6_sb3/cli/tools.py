@@ -301,13 +301,13 @@ def inspect(
     table = Table(title=f"{shown(Path(summary.path))} ({human_size(summary.size_bytes)})")
     table.add_column("field")
     table.add_column("value", overflow="fold")
-    for name in ("format_version", "algo", "env_id", "env_kwargs", "obs_dim", "act_dim"):
+    for name in ("format_version", "algo", "policy", "env_id", "env_kwargs", "n_envs", "vec_env"):
         table.add_row(name, str(metadata[name]))
-    table.add_row("net_arch", str(metadata["net_arch"]))
-    for name, value in (metadata["hyperparameters"] or {}).items():
+    table.add_row("obs_dim / act_dim", f"{metadata['obs_dim']} / {metadata['act_dim']}")
+    for name, value in (metadata["model_kwargs"] or {}).items():
         table.add_row(f"  {name}", str(value))
     table.add_row("seed", str(metadata["seed"]))
-    table.add_row("run", str(metadata["run_name"]))
+    table.add_row("run", f"{metadata['run_name']} (id {metadata['run_id']})")
     parent = metadata["parent"]
     table.add_row(
         "parent",

@@ -13,10 +13,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from robot6_sb3.checkpoint import is_exact, load_checkpoint
+from robot6_sb3.checkpoint import load_checkpoint
 from robot6_sb3.cli.app import (
     CheckpointsDir,
-    RunsDir,
     app,
     err,
     errors_to_exit_codes,
@@ -26,6 +25,7 @@ from robot6_sb3.cli.app import (
 )
 from robot6_sb3.discovery import checkpoint_files, find_resume_checkpoint, run_dirs
 from robot6_sb3.errors import CheckpointError, UsageError
+from robot6_sb3.exactness import exactness
 from robot6_sb3.hyperparameters import Hyperparameters
 from robot6_sb3.layout import (
     BEST_REWARD,
@@ -85,10 +85,8 @@ def _resume_command(plan: TrainingPlan, latest: Path) -> str:
         "--episodes",
         str(plan.request.episodes),
     ]
-    if Path(plan.request.runs_dir) != DEFAULT_RUNS_DIR:
+    if plan.request.runs_dir is not None and Path(plan.request.runs_dir) != DEFAULT_RUNS_DIR:
         words += ["--runs-dir", str(plan.request.runs_dir)]
-    if not plan.request.replay_log:
-        words.append("--no-buffer")
     return shlex.join(words)
 
 
@@ -137,7 +135,9 @@ def train(
     ] = None,
     algo: Annotated[
         str | None,
-        typer.Option(help="Algorithm: sac or tqc (default sac; on resume, the checkpoint's)."),
+        typer.Option(
+            help="Algorithm: sac, tqc, td3, ddpg or crossq (default sac; on resume, the checkpoint's)."
+        ),
     ] = None,
     seed: Annotated[
         int | None,
@@ -150,8 +150,12 @@ def train(
         int, typer.Option(help="PyTorch CPU threads; one is fastest for small nets on few cores.")
     ] = 1,
     save_every: Annotated[
-        int, typer.Option(help="Write ckpt_ep_N.pth every this many completed episodes.")
-    ] = 50,
+        int | None,
+        typer.Option(
+            help="Write ckpt_ep_N.pth every this many completed episodes (default 50; a resumed run keeps its own).",
+            show_default=False,
+        ),
+    ] = None,
     keep_last: Annotated[
         int | None,
         typer.Option(
@@ -159,7 +163,27 @@ def train(
         ),
     ] = None,
     checkpoints_dir: CheckpointsDir = DEFAULT_CHECKPOINTS_DIR,
-    runs_dir: RunsDir = DEFAULT_RUNS_DIR,
+    runs_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder holding one sub-folder of TensorBoard events and CSV per run (default runs; a resumed run keeps writing where its logs are).",
+            show_default=False,
+        ),
+    ] = None,
+    n_envs: Annotated[
+        int | None,
+        typer.Option(
+            help="Envs stepped together, each episode logged as it ends (default 1; a resumed run keeps its own).",
+            show_default=False,
+        ),
+    ] = None,
+    vec_env: Annotated[
+        str | None,
+        typer.Option(
+            help="How the envs run: dummy (one process) or subproc (a process each).",
+            show_default=False,
+        ),
+    ] = None,
     learning_rate: Annotated[
         float | None,
         typer.Option(
@@ -179,13 +203,19 @@ def train(
     gamma: Annotated[float | None, typer.Option(help=Hyperparameters.help_text("gamma"))] = None,
     tau: Annotated[float | None, typer.Option(help=Hyperparameters.help_text("tau"))] = None,
     train_freq: Annotated[
-        int | None,
-        typer.Option(
-            help=Hyperparameters.help_text("train_freq") + " Must divide the episode length."
-        ),
+        int | None, typer.Option(help=Hyperparameters.help_text("train_freq"))
     ] = None,
     gradient_steps: Annotated[
         int | None, typer.Option(help=Hyperparameters.help_text("gradient_steps"))
+    ] = None,
+    ent_coef: Annotated[
+        str | None, typer.Option(help=Hyperparameters.help_text("ent_coef"))
+    ] = None,
+    action_noise: Annotated[
+        float | None, typer.Option(help=Hyperparameters.help_text("action_noise"))
+    ] = None,
+    her_goals: Annotated[
+        int | None, typer.Option(help=Hyperparameters.help_text("her_goals"))
     ] = None,
     net_arch: Annotated[
         str | None,
@@ -203,12 +233,13 @@ def train(
         ),
     ] = None,
     buffer: Annotated[
-        bool,
+        bool | None,
         typer.Option(
             "--buffer/--no-buffer",
-            help="Log the replay buffer so that resume is exact; --no-buffer saves disk but a resumed run starts with an empty buffer.",
+            help="Log the replay buffer so that resume is exact (the default; a resumed run keeps its setting); --no-buffer saves disk but a resumed run starts with an empty buffer.",
+            show_default=False,
         ),
-    ] = True,
+    ] = None,
     progress: Annotated[
         bool | None,
         typer.Option(
@@ -231,6 +262,9 @@ def train(
             "train_freq": train_freq,
             "gradient_steps": gradient_steps,
             "net_arch": _parse_net_arch(net_arch),
+            "ent_coef": ent_coef,
+            "action_noise": action_noise,
+            "her_goals": her_goals,
         }
         request = TrainRequest(
             episodes=episodes,
@@ -245,6 +279,8 @@ def train(
             runs_dir=runs_dir,
             overrides={k: v for k, v in overrides.items() if v is not None},
             replay_log=buffer,
+            n_envs=n_envs,
+            vec_env=vec_env,
             resume=resume or resume_ckpt is not None,
             resume_ckpt=resume_ckpt,
         )
@@ -289,11 +325,13 @@ def _describe_file(path: Path) -> dict[str, Any]:
     except CheckpointError as exc:
         entry["error"] = str(exc)
         return entry
+    verdict = exactness(checkpoint, path)
     entry.update(
         episode=checkpoint[EPISODE],
         global_step=checkpoint[GLOBAL_STEP],
         best_reward=checkpoint[BEST_REWARD],
-        exact=is_exact(checkpoint),
+        exact=verdict.exact,
+        exact_reason=verdict.reason,
         parent=(checkpoint["metadata"].get("parent") or {}).get("run"),
     )
     return entry
@@ -360,7 +398,7 @@ def list_checkpoints(
                     f"[red]unreadable: {entry['error']}[/]",
                 )
                 continue
-            exact = "yes" if entry["exact"] else "no (no buffer)"
+            exact = "yes" if entry["exact"] else f"no: {entry['exact_reason']}"
             table.add_row(
                 run["run"],
                 name,

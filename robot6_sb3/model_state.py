@@ -1,0 +1,213 @@
+"""What an SB3 model holds that shapes its future, captured and put back.
+
+- its networks and optimizers, exactly as SB3's own ``save`` finds them
+  (``_get_torch_save_params``: the policy module with actor, critics and target networks, one
+  optimizer per learned part, the entropy coefficient tensor);
+- the twelve documented checkpoint keys (SPEC 5), built as views of those same tensors;
+- SB3's counters, last observation and episode statistics;
+- the state of Ornstein-Uhlenbeck action noise.
+
+Captures are deep copies on the CPU, so training on cannot change a checkpoint being written.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import Any
+
+import numpy as np
+import torch
+from stable_baselines3.common.noise import (
+    ActionNoise,
+    OrnsteinUhlenbeckActionNoise,
+    VectorizedActionNoise,
+)
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.utils import get_device
+
+from robot6_sb3.errors import IncompatibleCheckpointError
+from robot6_sb3.layout import (
+    ALPHA_OPT,
+    LOG_ALPHA,
+    POLICY,
+    POLICY_OPT,
+    Q1,
+    Q1_TARGET,
+    Q2,
+    Q2_TARGET,
+    Q_OPT,
+)
+
+STATE_DICTS = "state_dicts"
+TENSORS = "tensors"
+
+EMPTY_OPTIMIZER: dict[str, Any] = {"state": {}, "param_groups": []}
+"""``alpha_opt`` of an algorithm whose entropy coefficient is fixed or absent."""
+
+SB3_PREFIXES = {
+    POLICY: "actor.",
+    Q1: "critic.qf0.",
+    Q2: "critic.qf1.",
+    Q1_TARGET: "critic_target.qf0.",
+    Q2_TARGET: "critic_target.qf1.",
+}
+"""Where each documented network lives in SB3's policy module. A part an algorithm lacks
+(DDPG's second critic, CrossQ's target critics) is an empty dict in the checkpoint."""
+
+SB3_OPTIMIZERS = {
+    POLICY_OPT: "actor.optimizer",
+    Q_OPT: "critic.optimizer",
+    ALPHA_OPT: "ent_coef_optimizer",
+}
+
+
+def clone_to_cpu(value: Any) -> Any:
+    """A deep copy of nested dicts/lists of tensors, on the CPU."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", copy=True)
+    if isinstance(value, dict):
+        return {key: clone_to_cpu(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clone_to_cpu(item) for item in value]
+    return value
+
+
+def _attribute(model: OffPolicyAlgorithm, dotted: str) -> Any:
+    target: Any = model
+    for part in dotted.split("."):
+        target = getattr(target, part)
+    return target
+
+
+def capture_networks(model: OffPolicyAlgorithm) -> dict[str, Any]:
+    """``{"state_dicts": {name: state_dict}, "tensors": {name: tensor}}`` of every module,
+    optimizer and loose tensor SB3 itself saves for ``model``."""
+    state_dict_names, tensor_names = model._get_torch_save_params()
+    return clone_to_cpu(
+        {
+            STATE_DICTS: {name: _attribute(model, name).state_dict() for name in state_dict_names},
+            TENSORS: {name: _attribute(model, name) for name in tensor_names},
+        }
+    )
+
+
+def documented_views(networks: dict[str, Any]) -> dict[str, Any]:
+    """The twelve keys' networks, optimizers and ``log_alpha``, sharing ``networks``' tensors
+    (``torch.save`` writes a shared tensor once, so the views cost no disk)."""
+    policy = networks[STATE_DICTS]["policy"]
+    views: dict[str, Any] = {
+        key: {
+            name[len(prefix) :]: tensor
+            for name, tensor in policy.items()
+            if name.startswith(prefix)
+        }
+        for key, prefix in SB3_PREFIXES.items()
+    }
+    for key, name in SB3_OPTIMIZERS.items():
+        views[key] = networks[STATE_DICTS].get(name, EMPTY_OPTIMIZER)
+    tensors = networks[TENSORS]
+    if "log_ent_coef" in tensors:
+        views[LOG_ALPHA] = tensors["log_ent_coef"]
+    elif "ent_coef_tensor" in tensors:
+        views[LOG_ALPHA] = torch.log(tensors["ent_coef_tensor"]).reshape(1)
+    else:
+        views[LOG_ALPHA] = torch.empty(0)
+    return views
+
+
+def apply_networks(model: OffPolicyAlgorithm, networks: dict[str, Any]) -> None:
+    """Load a :func:`capture_networks` result into ``model`` (built for the same settings).
+
+    :raises IncompatibleCheckpointError: when a network or optimizer does not fit
+    """
+    device = get_device(model.device)
+    try:
+        model.set_parameters(networks[STATE_DICTS], exact_match=True, device=device)
+        with torch.no_grad():
+            for name, tensor in networks[TENSORS].items():
+                target = _attribute(model, name)
+                target.copy_(tensor.to(target.device).reshape(target.shape))
+    except (RuntimeError, ValueError, KeyError, AttributeError) as exc:
+        lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+        detail = "; ".join(lines[:3]) or type(exc).__name__
+        raise IncompatibleCheckpointError(
+            f"the checkpoint's networks do not fit this {type(model).__name__} model: {detail}"
+        ) from None
+
+
+def capture_counters(model: OffPolicyAlgorithm) -> dict[str, Any]:
+    """SB3's counters, last observation and episode statistics."""
+    return {
+        "num_timesteps": int(model.num_timesteps),
+        "episode_num": int(model._episode_num),
+        "n_updates": int(model._n_updates),
+        "current_progress_remaining": float(model._current_progress_remaining),
+        "last_obs": _observation_to_tensors(model._last_obs),
+        "ep_info_buffer": [
+            {key: float(value) for key, value in info.items()}
+            for info in model.ep_info_buffer or []
+        ],
+        "ep_success_buffer": [bool(success) for success in model.ep_success_buffer or []],
+    }
+
+
+def apply_counters(model: OffPolicyAlgorithm, state: dict[str, Any]) -> None:
+    """Inverse of :func:`capture_counters`."""
+    model.num_timesteps = int(state["num_timesteps"])
+    model._episode_num = int(state["episode_num"])
+    model._n_updates = int(state["n_updates"])
+    model._current_progress_remaining = float(state["current_progress_remaining"])
+    model._last_obs = _observation_from_tensors(state["last_obs"])
+    window = model._stats_window_size
+    model.ep_info_buffer = deque(
+        (
+            {k: int(v) if k == "l" else v for k, v in info.items()}
+            for info in state["ep_info_buffer"]
+        ),
+        maxlen=window,
+    )
+    model.ep_success_buffer = deque(state["ep_success_buffer"], maxlen=window)
+
+
+def _observation_to_tensors(obs: Any) -> Any:
+    if isinstance(obs, dict):
+        return {key: torch.as_tensor(np.array(value)).clone() for key, value in obs.items()}
+    return torch.as_tensor(np.array(obs)).clone()
+
+
+def _observation_from_tensors(obs: Any) -> Any:
+    if isinstance(obs, dict):
+        return {key: value.numpy().copy() for key, value in obs.items()}
+    return obs.numpy().copy()
+
+
+def capture_noise(noise: ActionNoise | None) -> list[list[float]] | None:
+    """The running state of Ornstein-Uhlenbeck action noise (one list per env), else ``None``.
+
+    Normal noise draws from NumPy's global generator and keeps no state of its own.
+    """
+    noises = noise.noises if isinstance(noise, VectorizedActionNoise) else [noise]
+    if not all(isinstance(item, OrnsteinUhlenbeckActionNoise) for item in noises):
+        return None
+    return [item.noise_prev.tolist() for item in noises]
+
+
+def apply_noise(noise: ActionNoise | None, state: list[list[float]] | None) -> None:
+    """Inverse of :func:`capture_noise` (SB3 resets the noise when ``learn`` starts, so this
+    runs after that)."""
+    if state is None:
+        return
+    noises = noise.noises if isinstance(noise, VectorizedActionNoise) else [noise]
+    if len(noises) != len(state):
+        raise IncompatibleCheckpointError(
+            f"the checkpoint holds action noise for {len(state)} envs, the model has {len(noises)}"
+        )
+    for item, previous in zip(noises, state, strict=True):
+        item.noise_prev = np.array(previous, dtype=item.noise_prev.dtype)
+
+
+def entropy_coefficient(views: dict[str, Any]) -> float | None:
+    """The entropy coefficient ``exp(log_alpha)``, or ``None`` for TD3/DDPG."""
+    log_alpha = views[LOG_ALPHA]
+    return math.exp(float(log_alpha.reshape(-1)[0])) if log_alpha.numel() else None

@@ -1,0 +1,181 @@
+"""``load_resumable``: a model and the callback that continues its run, from any checkpoint."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.utils import get_device
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
+
+from robot6_sb3.algorithms import algo_class
+from robot6_sb3.checkpoint import apply_checkpoint, load_checkpoint
+from robot6_sb3.env_state import check_same_env, restore_env_state
+from robot6_sb3.errors import CheckpointError, MissingReplayError
+from robot6_sb3.layout import ENV_STATE, LATEST_NAME, REPLAY, RUN_TIME_FORMAT
+from robot6_sb3.model_config import build_model
+from robot6_sb3.replay_log import load_buffer, missing_transitions
+from robot6_sb3.resumable_callback import ResumableCheckpointCallback
+from robot6_sb3.resume_point import ResumePoint
+from robot6_sb3.run_metadata import RunMetadata
+
+SAVED = "saved"
+"""Default of the run settings of :func:`load_resumable`: take the checkpoint's value."""
+
+MERGED_KWARGS = ("policy_kwargs", "replay_buffer_kwargs")
+"""Overrides of these dict arguments update the stored dict instead of replacing it."""
+
+
+def load_resumable(
+    path: str | os.PathLike[str],
+    env: Any,
+    device: str = "auto",
+    *,
+    save_path: str | os.PathLike[str] | None = None,
+    log_path: str | os.PathLike[str] | str | None = SAVED,
+    save_every: int | str = SAVED,
+    keep_last: int | str | None = SAVED,
+    replay_log: bool | str = SAVED,
+    verbose: int = 1,
+    labels: dict[str, Any] | None = None,
+    **overrides: Any,
+) -> tuple[OffPolicyAlgorithm, ResumableCheckpointCallback]:
+    """Restore the model a checkpoint holds, with everything exact resume needs, and the
+    callback that continues its run.
+
+    ``model.learn(total_timesteps=..., callback=callback, reset_num_timesteps=False)`` then
+    continues bitwise like the run that never stopped (on CPU, when the checkpoint says it is
+    exact). Resuming a run's ``latest.pth`` in its own folder continues that run; any other
+    file (``ckpt_ep_N.pth``, ``best.pth``, a copy) forks a new run beside it, leaving the
+    parent untouched. Nothing is written until ``learn`` starts.
+
+    :param path: a ``.pth`` written by :class:`ResumableCheckpointCallback` or ``robot6 train``
+    :param env: the env to train on, built as for the original run (same id, number of
+        sub-envs and spaces); a ``VecEnv``, or a single env (wrapped in a ``DummyVecEnv``)
+    :param device: PyTorch device for the model
+    :param save_path: where a fork writes its checkpoints (default: a new
+        ``<algo>_YYYYMMDD-HHMMSS`` folder beside the checkpoint's run folder); must be left
+        out when the run continues
+    :param log_path: the run's log folder (default: where the run's logs are; for a fork, a
+        folder of the fork's name beside them)
+    :param save_every: as for the callback (default: the run's setting)
+    :param keep_last: as for the callback (default: the run's setting)
+    :param replay_log: rebuild the replay buffer from the run's log and keep logging it
+        (default: the run's setting); ``False`` resumes with an empty buffer, not exactly
+    :param verbose: the callback's verbosity
+    :param labels: more labels for the run's metadata (the saved ones are kept)
+    :param overrides: constructor arguments of the model to change (e.g.
+        ``learning_rate=1e-4``), or to give where the checkpoint could not store a value
+        (a learning-rate schedule, a custom class)
+    :raises CheckpointError: for a missing, damaged or unusable file, or a replay history
+        that is not on disk
+    :raises IncompatibleCheckpointError: when ``env`` or ``overrides`` do not fit the saved
+        model
+    """
+    path = Path(path)
+    checkpoint = load_checkpoint(path)
+    metadata = RunMetadata.from_dict(checkpoint["metadata"], str(path))
+    venv = env if isinstance(env, VecEnv) else DummyVecEnv([lambda: env])
+    check_same_env(_saved_env(metadata), venv)
+    use_replay = metadata.settings.replay_log if replay_log == SAVED else bool(replay_log)
+    folder = path.resolve().parent
+    continues = path.name == LATEST_NAME and folder.name == metadata.run_name
+    if continues and save_path is not None and Path(save_path).resolve() != path.parent.resolve():
+        raise CheckpointError(
+            f"{path} continues its own run in {path.parent}; save_path is only for forks "
+            "(resume another file, e.g. a ckpt_ep_N.pth, to fork)"
+        )
+    replay = checkpoint.get(REPLAY)
+    root = folder.parent if folder.name == metadata.run_name else folder
+    if use_replay and replay is not None:
+        missing = missing_transitions(
+            root, replay["lineage"], _buffer_size(metadata, overrides, venv)
+        )
+        if missing:
+            raise MissingReplayError(
+                f"{path}: {missing}. Copy the whole run folder (with its replay/ folder and those "
+                "of its parents), or resume without the replay buffer (replay_log=False; the "
+                "run then continues with an empty buffer, not exactly)"
+            )
+    model = build_model(
+        algo_class(metadata.algo),
+        {"policy": metadata.policy, "kwargs": metadata.model_kwargs},
+        venv,
+        str(get_device(device)),
+        _merged(metadata.model_kwargs, overrides),
+    )
+    apply_checkpoint(model, checkpoint)
+    if use_replay and replay is not None:
+        load_buffer(model.replay_buffer, root, [dict(source) for source in replay["lineage"]])
+    if checkpoint.get(ENV_STATE) is not None and venv.has_attr("set_state"):
+        restore_env_state(venv, checkpoint[ENV_STATE])
+    else:
+        model._last_obs = venv.reset()
+    resume = ResumePoint(checkpoint, path, continues, use_replay=use_replay and replay is not None)
+    run_folder = folder if continues else Path(save_path or _fork_folder(root, metadata.algo))
+    callback = ResumableCheckpointCallback(
+        run_folder,
+        _log_path(log_path, resume, run_folder),
+        save_every=metadata.settings.save_every if save_every == SAVED else save_every,
+        keep_last=metadata.settings.keep_last if keep_last == SAVED else keep_last,
+        replay_log=use_replay,
+        verbose=verbose,
+        labels=labels,
+    )
+    callback._resume = resume
+    if continues:
+        callback._run_id = metadata.run_id
+    return model, callback
+
+
+def _saved_env(metadata: RunMetadata) -> dict[str, Any]:
+    return {
+        "env_id": metadata.env_id,
+        "n_envs": metadata.n_envs,
+        "obs_dim": metadata.obs_dim,
+        "act_dim": metadata.act_dim,
+        "observation_space": metadata.observation_space or None,
+        "action_space": metadata.action_space or None,
+    }
+
+
+def _merged(saved: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(overrides)
+    for name in MERGED_KWARGS:
+        if isinstance(overrides.get(name), dict) and isinstance(saved.get(name), dict):
+            merged[name] = {**saved[name], **overrides[name]}
+    return merged
+
+
+def _buffer_size(metadata: RunMetadata, overrides: dict[str, Any], venv: VecEnv) -> int:
+    """Rows the rebuilt buffer holds (SB3 divides ``buffer_size`` among the sub-envs)."""
+    size = overrides.get("buffer_size", metadata.model_kwargs.get("buffer_size", 1_000_000))
+    return max(int(size) // venv.num_envs, 1)
+
+
+def _fork_folder(root: Path, algo: str) -> Path:
+    """A new ``<algo>_YYYYMMDD-HHMMSS`` folder name in ``root`` that no run has yet."""
+    stamp = datetime.now().replace(microsecond=0)
+    while (root / f"{algo}_{stamp.strftime(RUN_TIME_FORMAT)}").exists():
+        stamp += timedelta(seconds=1)
+    return root / f"{algo}_{stamp.strftime(RUN_TIME_FORMAT)}"
+
+
+def _log_path(given: Any, resume: ResumePoint, run_folder: Path) -> Path | None:
+    if given != SAVED:
+        return None if given is None else Path(given)
+    logs = resume.log_dir()
+    if resume.continues:
+        return logs if logs is not None else _default_log_path(resume, run_folder)
+    if logs is None or logs == resume.source.parent.resolve():
+        return None  # the parent kept its logs beside its checkpoints; so does the fork
+    return logs.parent / run_folder.name
+
+
+def _default_log_path(resume: ResumePoint, run_folder: Path) -> Path | None:
+    """Where a continued run's logs go when its log folder is gone: where it said they were."""
+    saved = resume.metadata.settings.log_dir
+    return None if saved is None else (run_folder / saved).resolve()

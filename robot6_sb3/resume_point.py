@@ -1,0 +1,139 @@
+"""Where a resumed run continues from, and the run folders put in order before it writes.
+
+Resuming a run's ``latest.pth`` in its own folder *continues* the run: the same folders, with
+the CSV rows and replay rows beyond the checkpoint (left by a crash or a stop) dropped first.
+Resuming any other file *forks* a new run beside it: its metadata names the parent, its CSV
+starts with the parent's rows before the fork point, and it reads the parent's replay log in
+place. The parent is never modified.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from robot6_sb3.checkpoint import Checkpoint
+from robot6_sb3.discovery import checkpoint_files
+from robot6_sb3.errors import UsageError
+from robot6_sb3.layout import (
+    BEST_REWARD,
+    CSV_NAME,
+    EPISODE,
+    GLOBAL_STEP,
+    METADATA,
+    REPLAY,
+    RNG_STATE,
+    TRAINING_STATE,
+    WALL_TIME,
+)
+from robot6_sb3.replay_log import ReplayLog, lineage_size
+from robot6_sb3.run_metadata import RunMetadata
+from robot6_sb3.training_csv import write_rows_before
+
+
+def new_run_id() -> str:
+    """A random id for a new run (or fork), so its files can be told from another run's."""
+    return secrets.token_hex(8)
+
+
+@dataclass
+class ResumePoint:
+    """A loaded checkpoint a callback continues from."""
+
+    checkpoint: Checkpoint
+    source: Path
+    """The checkpoint file."""
+    continues: bool
+    """True: the run goes on in its own folders; False: a new run forks from this file."""
+    use_replay: bool = True
+    """Whether the replay buffer was rebuilt from the checkpoint's lineage."""
+
+    @property
+    def metadata(self) -> RunMetadata:
+        return RunMetadata.from_dict(self.checkpoint[METADATA])
+
+    @property
+    def episode(self) -> int:
+        return int(self.checkpoint[EPISODE])
+
+    @property
+    def global_step(self) -> int:
+        return int(self.checkpoint[GLOBAL_STEP])
+
+    @property
+    def best_reward(self) -> float:
+        return float(self.checkpoint[BEST_REWARD])
+
+    @property
+    def wall_time(self) -> float:
+        return float(self.checkpoint.get(WALL_TIME, 0.0))
+
+    @property
+    def lineage(self) -> list[dict[str, Any]]:
+        replay = self.checkpoint.get(REPLAY)
+        if replay is None or not self.use_replay:
+            return []
+        return [dict(source) for source in replay["lineage"]]
+
+    @property
+    def randomness(self) -> dict[str, Any]:
+        """What the callback restores when the first rollout starts: the RNG states and the
+        action noise (SB3 resets the noise at the start of ``learn``)."""
+        return {
+            RNG_STATE: self.checkpoint.get(RNG_STATE),
+            "action_noise": self.checkpoint[TRAINING_STATE].get("action_noise"),
+        }
+
+    def parent(self) -> dict[str, Any] | None:
+        """What a fork's metadata says of its origin (``None`` when the run continues)."""
+        if self.continues:
+            return None
+        metadata = self.metadata
+        return {
+            "run": metadata.run_name,
+            "run_id": metadata.run_id,
+            "checkpoint": str(self.source),
+            "episode": self.episode,
+        }
+
+    def log_dir(self) -> Path | None:
+        """The log folder of the run the checkpoint belongs to, where it can be found."""
+        saved = self.metadata.settings.log_dir
+        if saved is None:
+            return None
+        folder = (self.source.parent / saved).resolve()
+        return folder if folder.is_dir() else None
+
+
+def prepare_run_folders(save_path: Path, log_path: Path, resume: ResumePoint | None) -> None:
+    """Make the run's folders ready before its first save (the caller holds the run's lock).
+
+    :raises UsageError: when a new run or a fork would write into another run's folder
+    """
+    if resume is None or not resume.continues:
+        existing = checkpoint_files(save_path) if save_path.is_dir() else []
+        if existing:
+            raise UsageError(
+                f"{save_path} already holds a run's checkpoints ({existing[0].name}); continue "
+                "it with load_resumable(), or give the new run its own folder"
+            )
+        csv = log_path / CSV_NAME
+        if csv.exists() and csv.stat().st_size and log_path != save_path:
+            raise UsageError(
+                f"{csv} already holds another run's episodes; give the new run its own log folder"
+            )
+    save_path.mkdir(parents=True, exist_ok=True)
+    log_path.mkdir(parents=True, exist_ok=True)
+    if resume is None:
+        return
+    csv = log_path / CSV_NAME
+    if resume.continues:
+        write_rows_before(csv, csv, resume.episode)
+        if resume.use_replay:
+            ReplayLog(save_path.parent, save_path.name).drop_after(lineage_size(resume.lineage))
+    else:
+        parent_logs = resume.log_dir()
+        if parent_logs is not None:
+            write_rows_before(parent_logs / CSV_NAME, csv, resume.episode)
