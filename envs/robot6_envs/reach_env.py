@@ -64,7 +64,8 @@ class Robot6ReachEnv(ReachBaseEnv[np.ndarray]):
         self.robot.set_action(action)
         self.sim.step()
         observation, distance = self._observe()
-        return observation, self.task.compute_reward(distance), False, False, self._info(distance)
+        reward = float(self.task.compute_reward(distance))
+        return observation, reward, False, False, self._info(distance)
 
     def _observe(self) -> tuple[np.ndarray, float]:
         positions, velocities = self.robot.get_joint_state()
