@@ -20,6 +20,19 @@ REWARD_TYPES = ("dense", "sparse")
 """Allowed values of ``reward_type``."""
 
 
+def goal_distance(achieved_goal: np.ndarray, desired_goal: np.ndarray) -> np.float64 | np.ndarray:
+    """Distances between achieved and desired positions, in meters, computed in float64.
+
+    :param achieved_goal: positions, in meters, (x, y, z) along the last axis: shape (3,) or
+        (N, 3).
+    :param desired_goal: positions of the same shape.
+    :return: a numpy scalar for shape (3,), shape (N,) for (N, 3).
+    """
+    achieved = np.asarray(achieved_goal, dtype=np.float64)
+    desired = np.asarray(desired_goal, dtype=np.float64)
+    return np.linalg.norm(desired - achieved, axis=-1)
+
+
 class ReachTask:
     """A target position sampled uniformly in the workspace, drawn as a sphere that never collides.
 
@@ -66,8 +79,12 @@ class ReachTask:
         """Whether ``distance`` (in meters) is within :data:`SUCCESS_DISTANCE`."""
         return distance < SUCCESS_DISTANCE
 
-    def compute_reward(self, distance: float) -> float:
-        """The reward for an end effector ``distance`` meters from the target."""
+    def compute_reward(self, distance: float | np.ndarray) -> np.float64 | np.ndarray:
+        """The reward for an end effector ``distance`` meters from the target.
+
+        :param distance: in meters; a float, or an array of distances of any shape.
+        :return: float64, of the shape of ``distance`` (a numpy scalar for a float).
+        """
         if self.reward_type == "sparse":
-            return -float(distance >= SUCCESS_DISTANCE)
-        return -distance
+            return -np.greater_equal(distance, SUCCESS_DISTANCE).astype(np.float64)
+        return np.negative(distance, dtype=np.float64)
