@@ -201,6 +201,14 @@ def check_hyperparameters(values: dict[str, Any]) -> None:
         raise UsageError(f"--net-arch needs positive layer sizes, got {','.join(map(str, arch))}")
 
 
+def _observation_space(env_id: str) -> spaces.Space:
+    env = gym.make(env_id)
+    try:
+        return env.observation_space
+    finally:
+        env.close()
+
+
 def max_episode_steps(env_id: str) -> int:
     steps = gym.spec(env_id).max_episode_steps
     if not steps:
@@ -235,7 +243,7 @@ def plan_training(request: TrainRequest) -> TrainingPlan:
 
 def _new_run_plan(request: TrainRequest) -> TrainingPlan:
     env_id = request.env_id or robot6_envs.ENV_ID
-    return TrainingPlan(
+    plan = TrainingPlan(
         request=request,
         algo=request.algo or "sac",
         env_id=env_id,
@@ -246,6 +254,22 @@ def _new_run_plan(request: TrainRequest) -> TrainingPlan:
         n_envs=request.n_envs or 1,
         vec_env=request.vec_env or "dummy",
     )
+    _check_her_warm_up(plan)
+    return plan
+
+
+def _check_her_warm_up(plan: TrainingPlan) -> None:
+    """HER samples only from finished episodes: the warm-up must finish one in every env."""
+    hyper = plan.hyperparameters
+    if hyper.her_goals == 0 or not is_goal_conditioned(_observation_space(plan.env_id)):
+        return
+    needed = plan.max_episode_steps * plan.n_envs
+    if hyper.learning_starts < needed:
+        raise UsageError(
+            f"--learning-starts {hyper.learning_starts} is too short for HER on {plan.env_id}: "
+            f"it samples only finished episodes, so the warm-up needs at least {needed} steps "
+            f"(one episode of {plan.max_episode_steps} steps in each of the {plan.n_envs} envs)"
+        )
 
 
 def _resume_plan(request: TrainRequest, source: Path, checkpoint: Checkpoint) -> TrainingPlan:

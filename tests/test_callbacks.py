@@ -13,22 +13,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
 from sb3_contrib import TQC, CrossQ
-from stable_baselines3 import DDPG, SAC, TD3
+from stable_baselines3 import DDPG, PPO, SAC, TD3
+from stable_baselines3.common.callbacks import StopTrainingOnMaxEpisodes
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
-from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
 from stable_baselines3.her.her_replay_buffer import HerReplayBuffer
 
 import tests.point_env  # noqa: F401  (registers the point envs)
-from robot6_sb3 import ResumableCheckpointCallback, load_resumable
+from robot6_sb3 import InexactResumeWarning, ResumableCheckpointCallback, load_resumable
 from robot6_sb3.checkpoint import load_checkpoint
+from robot6_sb3.errors import UnsupportedSetupError, UsageError
 from robot6_sb3.exactness import exactness
 from robot6_sb3.layout import ENV_STATE, MODEL, RNG_STATE, TRAINING_STATE
 from robot6_sb3.replay_log import read_lineage
+from robot6_sb3.stopping import StopTrainingOnRequest
 from tests.helpers import assert_same_tensors
 
 TINY = {"net_arch": [16, 16]}
@@ -171,3 +175,127 @@ def test_a_resumed_run_is_bitwise_the_uninterrupted_one(name: str, tmp_path: Pat
         {k: torch.as_tensor(v) for k, v in replayed.items()},
         {k: torch.as_tensor(v) for k, v in expected.items()},
     )
+
+
+def _point_model(env: Any, algo: type = SAC, **kwargs: Any) -> Any:
+    return Case(algo, kwargs=kwargs).make_model(env)
+
+
+def _point_env(n_envs: int = 1, env_id: str = "PointReach-v0") -> Any:
+    return Case(SAC, env_id=env_id, n_envs=n_envs).make_env()
+
+
+@pytest.mark.parametrize("stopper", ["StopTrainingOnMaxEpisodes", "signal-on-last-step"])
+def test_a_stop_on_an_episodes_last_step_saves_only_what_the_buffer_holds(
+    stopper: str, tmp_path: Path
+) -> None:
+    _train(Case(SAC), tmp_path / "whole", 60)
+    env = _point_env()
+    model = _point_model(env)
+    callback = ResumableCheckpointCallback(tmp_path / "split" / "ck", tmp_path / "split" / "logs")
+    if stopper == "StopTrainingOnMaxEpisodes":
+        stop: Any = StopTrainingOnMaxEpisodes(max_episodes=3)
+    else:
+        stop = StopTrainingOnRequest(lambda: model.num_timesteps == 30)  # Ctrl-C at step 30
+    model.learn(1_000, callback=[callback, stop])
+
+    latest = load_checkpoint(tmp_path / "split" / "ck" / "latest.pth")
+    rows = (tmp_path / "split" / "logs" / "training.csv").read_text().splitlines()
+    assert (latest["episode"], latest["global_step"], len(rows) - 1) == (2, 20, 2)
+    assert latest["replay"]["lineage"][-1]["stop"] == 20, "no row the buffer never got"
+    _resume(Case(SAC), tmp_path / "split", 60)
+    assert_same_tensors(
+        _comparable(tmp_path / "whole" / "ck" / "latest.pth"),
+        _comparable(tmp_path / "split" / "ck" / "latest.pth"),
+    )
+    assert (tmp_path / "whole" / "logs" / "training.csv").read_bytes() == (
+        tmp_path / "split" / "logs" / "training.csv"
+    ).read_bytes()
+
+
+def test_an_env_without_the_state_protocol_is_saved_but_never_called_exact(tmp_path: Path) -> None:
+    env = _point_env(env_id="PointReachNoState-v0")
+    with pytest.warns(InexactResumeWarning, match="no get_state"):
+        _point_model(env).learn(40, callback=ResumableCheckpointCallback(tmp_path / "run"))
+    path = tmp_path / "run" / "latest.pth"
+    checkpoint = load_checkpoint(path)
+    assert checkpoint["metadata"]["exact"] is False
+    assert checkpoint["env_state"] is None
+    verdict = exactness(checkpoint, path)
+    assert not verdict.exact and "get_state" in verdict.reason
+
+    model, callback = load_resumable(path, _point_env(env_id="PointReachNoState-v0"), verbose=0)
+    model.learn(20, callback=callback, reset_num_timesteps=False)
+    assert load_checkpoint(path)["episode"] == 6
+
+
+def _refused_at_start(tmp_path: Path, model: Any, phrase: str, **kwargs: Any) -> None:
+    folder = tmp_path / "never"
+    with pytest.raises(UnsupportedSetupError, match=phrase):
+        model.learn(40, callback=ResumableCheckpointCallback(folder, **kwargs))
+    assert not folder.exists(), "nothing is written for a refused setup"
+
+
+def test_unsupported_setups_are_refused_before_any_file_is_written(tmp_path: Path) -> None:
+    _refused_at_start(tmp_path, PPO("MlpPolicy", _point_env(), n_steps=16), "on-policy")
+    bare = DummyVecEnv([lambda: gym.make("tests.point_env:PointReach-v0")])
+    _refused_at_start(tmp_path, _point_model(bare), "Monitor")
+    _refused_at_start(tmp_path, _point_model(VecNormalize(_point_env())), "VecNormalize")
+    memory_saving = _point_model(
+        _point_env(),
+        optimize_memory_usage=True,
+        replay_buffer_kwargs={"handle_timeout_termination": False},
+    )
+    _refused_at_start(tmp_path, memory_saving, "optimize_memory_usage")
+    _refused_at_start(tmp_path, _point_model(_point_env(), use_sde=True), "gSDE")
+    her = Case(SAC, env_id="PointGoal-v0").make_model(_point_env(env_id="PointGoal-v0"))
+    her_with_infos = Case(
+        SAC,
+        env_id="PointGoal-v0",
+        kwargs={
+            "replay_buffer_class": HerReplayBuffer,
+            "replay_buffer_kwargs": {"copy_info_dict": True},
+        },
+    ).make_model(_point_env(env_id="PointGoal-v0"))
+    _refused_at_start(tmp_path, her_with_infos, "copy_info_dict")
+    her.learn(40, callback=ResumableCheckpointCallback(tmp_path / "no-log", replay_log=False))
+    assert (tmp_path / "no-log" / "latest.pth").exists(), "without the log the same buffer works"
+
+
+def test_a_folder_holding_another_run_is_never_written_into(tmp_path: Path) -> None:
+    _point_model(_point_env()).learn(20, callback=ResumableCheckpointCallback(tmp_path / "run"))
+    before = {path: path.read_bytes() for path in (tmp_path / "run").rglob("*") if path.is_file()}
+
+    with pytest.raises(UsageError, match="already holds a run"):
+        _point_model(_point_env()).learn(20, callback=ResumableCheckpointCallback(tmp_path / "run"))
+
+    after = {path: path.read_bytes() for path in (tmp_path / "run").rglob("*") if path.is_file()}
+    assert after == before
+
+
+def test_learn_with_reset_counters_after_load_resumable_is_refused(tmp_path: Path) -> None:
+    _point_model(_point_env()).learn(20, callback=ResumableCheckpointCallback(tmp_path / "run"))
+    model, callback = load_resumable(tmp_path / "run" / "latest.pth", _point_env())
+
+    with pytest.raises(ValueError, match="reset_num_timesteps=False"):
+        model.learn(20, callback=callback)
+
+
+def test_a_fork_writes_beside_its_parent_and_leaves_it_untouched(tmp_path: Path) -> None:
+    _point_model(_point_env()).learn(
+        60, callback=ResumableCheckpointCallback(tmp_path / "parent", save_every=2)
+    )
+    before = {
+        path: path.read_bytes() for path in (tmp_path / "parent").rglob("*") if path.is_file()
+    }
+
+    model, callback = load_resumable(tmp_path / "parent" / "ckpt_ep_2.pth", _point_env())
+    model.learn(20, callback=callback, reset_num_timesteps=False)
+
+    after = {path: path.read_bytes() for path in (tmp_path / "parent").rglob("*") if path.is_file()}
+    assert after == before
+    assert callback.save_path.parent == tmp_path and callback.save_path.name.startswith("sac_")
+    fork = load_checkpoint(callback.save_path / "latest.pth")
+    assert fork["metadata"]["parent"]["run"] == "parent" and fork["episode"] == 4
+    rows = (callback.save_path / "training.csv").read_text().splitlines()
+    assert [row.split(",")[0] for row in rows[1:]] == ["0", "1", "2", "3"]
