@@ -8,7 +8,7 @@ PIP_INSTALL := $(PYTHON) -m pip install --quiet --disable-pip-version-check -c c
 EXTRAS := dev,sweep,bench
 STAMP := $(VENV)/.installed
 
-.PHONY: train test lint format bench clean
+.PHONY: train test lint format bench wheel-check clean
 
 train: $(STAMP)
 	$(VENV)/bin/robot6 train $(ARGS)
@@ -27,6 +27,19 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(PYTHON) -m benchmarks $(ARGS)
 
+# What a user of the library gets: the wheel alone, in a fresh venv, used from another folder.
+WHEEL_VENV := .wheel-venv
+wheel-check: $(STAMP)
+	rm -rf dist $(WHEEL_VENV)
+	$(PYTHON) -m pip wheel --quiet --disable-pip-version-check --no-deps -w dist .
+	python3 -m venv $(WHEEL_VENV)
+	$(WHEEL_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt dist/*.whl
+	cd "$$(mktemp -d)" && $(CURDIR)/$(WHEEL_VENV)/bin/python $(CURDIR)/examples/resumable_sac.py \
+		--steps 300 --net-arch 16 \
+	&& $(CURDIR)/$(WHEEL_VENV)/bin/robot6 train --episodes 2 --net-arch 16 --batch-size 16 \
+		--learning-starts 50 --no-progress \
+	&& $(CURDIR)/$(WHEEL_VENV)/bin/robot6 train --resume --episodes 3 --no-progress
+
 $(PYTHON):
 	python3 -m venv $(VENV)
 
@@ -35,4 +48,4 @@ $(STAMP): pyproject.toml constraints.txt | $(PYTHON)
 	touch $@
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(WHEEL_VENV) dist build .pytest_cache .ruff_cache

@@ -138,10 +138,16 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
     def run_name(self) -> str:
         return self.save_path.name
 
-    @property
-    def episodes(self) -> int:
-        """Episodes of the run saved so far."""
-        return self.episodes_completed
+    def _continue_from(self, resume: ResumePoint) -> None:
+        """Make this callback continue the run (or fork) at ``resume`` (for load_resumable)."""
+        self._resume = resume
+        if resume.continues:
+            self._run_id = resume.metadata.run_id
+        self.episodes_completed = resume.episode
+        self.best_reward = resume.best_reward
+        self._wall_time_offset = resume.wall_time
+        self._lineage = resume.lineage if self.replay_log else []
+        self._restore_randomness = resume.randomness
 
     # -- setup ------------------------------------------------------------------------------
 
@@ -256,14 +262,7 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
     def _prepare(self, buffer: Any) -> None:
         """What only the first ``learn`` of the run does: check the folder is this run's, and
         put the files a resume continues in the checkpoint's state."""
-        resume = self._resume
-        prepare_run_folders(self.save_path, self.log_path, resume)
-        if resume is not None:
-            self.episodes_completed = resume.episode
-            self.best_reward = resume.best_reward
-            self._wall_time_offset = resume.wall_time
-            self._lineage = resume.lineage if self.replay_log else []
-            self._restore_randomness = resume.randomness
+        prepare_run_folders(self.save_path, self.log_path, self._resume)
         if self.replay_log:
             self._rows_logged = lineage_size(self._lineage)
             self._unlogged_rows = self._buffer_rows_before_start(buffer)

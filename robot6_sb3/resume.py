@@ -125,9 +125,7 @@ def load_resumable(
         verbose=verbose,
         labels=labels,
     )
-    callback._resume = resume
-    if continues:
-        callback._run_id = metadata.run_id
+    callback._continue_from(resume)
     return model, callback
 
 

@@ -204,7 +204,7 @@ def run_training(
         env.close()
     return TrainingResult(
         paths=paths,
-        episodes=saver.episodes,
+        episodes=saver.episodes_completed,
         global_step=saver.last_saved_step if saver.last_saved_step is not None else plan.start_step,
         best_reward=saver.best_reward,
         stopped_early=stopper.stopped,
