@@ -212,6 +212,42 @@ def _present_attributes(venv: VecEnv) -> list[str]:
     return [name for cls, names in WRAPPER_STATE.items() if _path(cls) in paths for name in names]
 
 
+PLAIN_TYPES = (str, int, float, bool, type(None))
+
+
+def _not_plain(value: Any, where: str) -> str | None:
+    """Where ``value`` holds something other than plain data (``None`` when it does not)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"{where} has the key {key!r} ({type(key).__name__}, not str)"
+            found = _not_plain(item, f"{where}[{key!r}]")
+            if found:
+                return found
+        return None
+    if isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found = _not_plain(item, f"{where}[{index}]")
+            if found:
+                return found
+        return None
+    if isinstance(value, PLAIN_TYPES):
+        return None
+    return f"{where} is a {type(value).__module__}.{type(value).__name__}"
+
+
+def check_state_protocol(venv: VecEnv) -> None:
+    """:raises UnsupportedSetupError: when the env's ``get_state()`` returns more than plain
+    data (a checkpoint holding it would need pickle to load, and robot6 refuses those)."""
+    state = venv.env_method("get_state", indices=[0])[0]
+    problem = _not_plain(state, "get_state()")
+    if problem:
+        raise UnsupportedSetupError(
+            f"the env's {problem}; get_state() must return plain data (numbers, strings, "
+            "lists, dicts with str keys), e.g. array.tolist() instead of a NumPy array"
+        )
+
+
 def capture_env_state(venv: VecEnv) -> list[dict[str, Any]]:
     """Each sub-env's state: its ``get_state()`` and its wrappers' attributes.
 

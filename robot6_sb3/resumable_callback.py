@@ -28,6 +28,7 @@ from robot6_sb3.checkpoint import Progress, build_checkpoint, package_versions, 
 from robot6_sb3.env_state import (
     capture_env_state,
     check_monitor,
+    check_state_protocol,
     check_vec_env,
     env_description,
     inexact_reasons,
@@ -40,7 +41,9 @@ from robot6_sb3.layout import (
     CSV_NAME,
     ENV_STATE,
     LATEST_NAME,
+    LOCK_NAME,
     REPLAY,
+    REPLAY_DIR_NAME,
     RNG_STATE,
     periodic_name,
 )
@@ -171,11 +174,12 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
                     f"{self.model.num_timesteps}; call learn(..., reset_num_timesteps=False)"
                 )
             self._env_protocol = venv.has_attr("get_state") and venv.has_attr("set_state")
+            if self._env_protocol:
+                check_state_protocol(venv)
             self.metadata = self._build_metadata(algo)
             self._warn_if_inexact()
         self._open()
-        if not self._prepared:
-            self._prepared = True
+        self._prepared = True
         self._timesteps_at_save = int(self.model.num_timesteps)
         self._started = time.monotonic()
 
@@ -194,8 +198,7 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
         description = describe_model(self.model)
         env = env_description(venv)
         resume = self._resume
-        parent = None if resume is None else resume.parent()
-        saved = None if resume is None else resume.metadata
+        saved = resume.metadata if resume is not None else None
         return RunMetadata(
             algo=algo,
             policy=description["policy"],
@@ -215,7 +218,7 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
             device=self.model.device.type,
             exact=not reasons,
             inexact_reasons=reasons,
-            parent=parent if parent is not None else (saved.parent if saved else None),
+            parent=resume.parent() if resume is not None else None,
             labels={**(saved.labels if saved else {}), **self.labels},
             versions=package_versions(),
             created=saved.created if saved and resume and resume.continues else _now(),
@@ -236,13 +239,13 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
         first = not self._prepared
         if self._lock is None:
             self.save_path.mkdir(parents=True, exist_ok=True)
-            lock = RunLock(self.save_path / ".lock")
+            lock = RunLock(self.save_path / LOCK_NAME)
             lock.acquire()
             self._lock = lock
         try:
             if first:
                 self._prepare(self.model.replay_buffer)
-            for folder in (self.save_path, self.save_path / "replay", self.log_path):
+            for folder in (self.save_path, self.save_path / REPLAY_DIR_NAME, self.log_path):
                 if folder.is_dir():
                     remove_temp_files(folder)  # what a crash mid-write left behind
             self._csv = CsvLog(self.log_path / CSV_NAME)

@@ -87,10 +87,11 @@ class ResumePoint:
         }
 
     def parent(self) -> dict[str, Any] | None:
-        """What a fork's metadata says of its origin (``None`` when the run continues)."""
-        if self.continues:
-            return None
+        """Where the resumed run branched off: for a fork, this checkpoint; for a run that
+        continues, its own parent (``None`` unless it was a fork itself)."""
         metadata = self.metadata
+        if self.continues:
+            return metadata.parent
         return {
             "run": metadata.run_name,
             "run_id": metadata.run_id,

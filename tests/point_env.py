@@ -77,6 +77,13 @@ class StatefulPointReach(PointReach):
         self.np_random.bit_generator.state = state["np_random"]
 
 
+class ArrayStatePointReach(StatefulPointReach):
+    """Breaks the protocol: its state holds a NumPy array, which would need pickle to load."""
+
+    def get_state(self) -> dict[str, Any]:
+        return {**super().get_state(), "position": self.position.copy()}
+
+
 class PointGoal(StatefulPointReach):
     """Goal-conditioned: ``observation``, ``achieved_goal`` and ``desired_goal``; sparse reward."""
 
@@ -112,6 +119,7 @@ ENVS = {
     "PointReachEnd-v0": ("StatefulPointReach", {"terminate_on_success": True}),
     "PointReachNoState-v0": ("PointReach", {}),
     "PointGoal-v0": ("PointGoal", {}),
+    "PointReachArrayState-v0": ("ArrayStatePointReach", {}),
 }
 
 for env_id, (cls, kwargs) in ENVS.items():

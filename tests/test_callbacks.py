@@ -248,6 +248,8 @@ def test_unsupported_setups_are_refused_before_any_file_is_written(tmp_path: Pat
     )
     _refused_at_start(tmp_path, memory_saving, "optimize_memory_usage")
     _refused_at_start(tmp_path, _point_model(_point_env(), use_sde=True), "gSDE")
+    arrays = _point_model(_point_env(env_id="PointReachArrayState-v0"))
+    _refused_at_start(tmp_path, arrays, r"get_state\(\)\['position'\] is a numpy.ndarray")
     her = Case(SAC, env_id="PointGoal-v0").make_model(_point_env(env_id="PointGoal-v0"))
     her_with_infos = Case(
         SAC,
@@ -299,3 +301,24 @@ def test_a_fork_writes_beside_its_parent_and_leaves_it_untouched(tmp_path: Path)
     assert fork["metadata"]["parent"]["run"] == "parent" and fork["episode"] == 4
     rows = (callback.save_path / "training.csv").read_text().splitlines()
     assert [row.split(",")[0] for row in rows[1:]] == ["0", "1", "2", "3"]
+
+
+def test_a_scripts_checkpoints_work_with_every_robot6_command(robot6, workdir: Path) -> None:
+    env = make_vec_env("tests.point_env:PointReach-v0", n_envs=2, seed=1)
+    model = Case(TQC, kwargs={"policy_kwargs": {"n_critics": 3, "n_quantiles": 10}}).make_model(env)
+    model.learn(100, callback=ResumableCheckpointCallback("checkpoints/mine", "runs/mine"))
+    latest = "checkpoints/mine/latest.pth"
+
+    inspected = robot6("inspect", latest, "--json")
+    evaluated = robot6("eval", latest, "--episodes", "3", "--json")
+    exported = robot6("export", latest, "mine.zip")
+    resumed = robot6("train", "--resume-ckpt", latest, "--episodes", "14", "--no-progress")
+
+    for result in (inspected, evaluated, exported, resumed):
+        assert result.exit_code == 0, result.output
+    assert '"algo": "tqc"' in inspected.stdout and '"exact": true' in inspected.stdout
+    assert "identical to the checkpoint's" in exported.stdout
+    assert "continuing this run" in resumed.stdout
+    assert load_checkpoint(workdir / latest)["episode"] == 14
+    rows = (workdir / "runs" / "mine" / "training.csv").read_text().splitlines()
+    assert [int(row.split(",")[0]) for row in rows[1:]] == list(range(14))

@@ -170,3 +170,24 @@ def test_no_buffer_resumes_but_says_it_is_not_exact(robot6, workdir: Path) -> No
     assert result.exit_code == 0, result.output
     assert "no longer an exact continuation" in result.stdout
     assert load(run / "latest.pth")["episode"] == 3
+
+
+@pytest.mark.parametrize(
+    ("algo", "n_envs", "vec_env"),
+    [("td3", 2, "subproc"), ("crossq", 3, "dummy"), ("ddpg", 1, "dummy")],
+)
+def test_other_algorithms_and_vector_envs_resume_exactly_from_the_command_line(
+    tmp_path: Path, algo: str, n_envs: int, vec_env: str
+) -> None:
+    options = ("--algo", algo, "--n-envs", str(n_envs), "--vec-env", vec_env)
+    episodes = 2 * n_envs if n_envs > 1 else 4
+    _train(tmp_path / "whole", *options, "--episodes", str(episodes))
+    _train(tmp_path / "split", *options, "--episodes", str(episodes // 2))
+    _train(tmp_path / "split", "--resume", "--episodes", str(episodes))
+
+    whole = only_run(tmp_path / "whole" / "checkpoints")
+    split = only_run(tmp_path / "split" / "checkpoints")
+    assert _csv(tmp_path / "split", split.name) == _csv(tmp_path / "whole", whole.name)
+    assert_same_tensors(load(split / "latest.pth")["model"], load(whole / "latest.pth")["model"])
+    metadata = load(split / "latest.pth")["metadata"]
+    assert (metadata["algo"], metadata["n_envs"], metadata["vec_env"]) == (algo, n_envs, vec_env)
