@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -49,6 +50,14 @@ def _wait_for(condition, process: subprocess.Popen, timeout: float = 120.0) -> N
             raise AssertionError(f"exited early ({process.returncode}):\n{out}\n{err}")
         assert time.monotonic() < deadline, "timed out waiting"
         time.sleep(0.005)
+
+
+def _catches_sigterm(pid: int) -> bool:
+    """Whether the process has installed a SIGTERM handler (Linux's /proc/PID/status)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (signal.SIGTERM - 1) & 1)
+    return False
 
 
 def _temp_files(root: Path) -> list[Path]:
@@ -142,6 +151,75 @@ def test_a_signal_stops_cleanly_and_prints_the_resume_command(
     out, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, out + err
     assert _csv(tmp_path, run.name) == reference
+
+
+def _burst(process: subprocess.Popen, rng: random.Random) -> list[int]:
+    """Send 2 to 6 SIGINTs and SIGTERMs, each within 2 ms of the one before."""
+    burst = [rng.choice((signal.SIGINT, signal.SIGTERM)) for _ in range(rng.randint(2, 6))]
+    for signum in burst:
+        if process.poll() is None:
+            process.send_signal(signum)
+        time.sleep(rng.uniform(0.0, 0.002))
+    return burst
+
+
+@pytest.mark.slow
+def test_bursts_of_signals_at_any_instant_always_exit_130_or_143(tmp_path: Path) -> None:
+    rng = random.Random(11)
+    outcomes: dict[str, int] = {}
+    for batch in range(5):  # 4 processes at a time, 20 in all
+        started = []
+        for index in range(4):
+            folder = tmp_path / f"{batch}-{index}"
+            folder.mkdir()
+            process = _start(folder, *TRAIN, "--episodes", "12")
+            delay, seed = rng.uniform(0.0, 4.0), rng.random()
+            bursts: list[list[int]] = []
+            thread = threading.Thread(
+                target=lambda p=process, d=delay, s=seed, b=bursts: b.append(
+                    _burst_after_start(p, d, random.Random(s))
+                )
+            )
+            thread.start()
+            started.append((folder, process, thread, bursts))
+        for folder, process, thread, bursts in started:
+            out, err = process.communicate(timeout=120)
+            thread.join()
+            burst = bursts[0]
+            if process.returncode == 0:
+                outcomes["finished first"] = outcomes.get("finished first", 0) + 1
+                continue
+            # Signals pending together are handled in signal-number order, so either kind
+            # may count as the first one.
+            assert process.returncode in {128 + signum for signum in burst}, (burst, out, err)
+            assert "Traceback" not in out + err, err
+            saved = list(folder.glob("checkpoints/*/latest.pth"))
+            if saved:
+                assert "Resume with:" in out, out + err
+                load_checkpoint(saved[0])
+            assert not _temp_files(folder)
+            kind = "after a save" if saved else "before any save"
+            outcomes[kind] = outcomes.get(kind, 0) + 1
+    print(f"\n20 bursts: {outcomes}")
+    assert outcomes.get("after a save", 0) >= 3 and outcomes.get("before any save", 0) >= 3
+
+
+def _burst_after_start(process: subprocess.Popen, delay: float, rng: random.Random) -> list[int]:
+    """Once ``process`` handles signals, wait ``delay`` seconds (importing, building, training
+    or saving by then), then send 2 to 6 SIGINTs and SIGTERMs, each within 2 ms of the last.
+
+    Signals in the interpreter's own first instants, before robot6's code runs, get the
+    operating system's default action; from robot6's first line on, they are handled.
+    """
+    burst = [rng.choice((signal.SIGINT, signal.SIGTERM)) for _ in range(rng.randint(2, 6))]
+    while process.poll() is None and not _catches_sigterm(process.pid):
+        time.sleep(0.002)
+    time.sleep(delay)
+    for signum in burst:
+        if process.poll() is None:
+            process.send_signal(signum)
+        time.sleep(rng.uniform(0.0, 0.002))
+    return burst
 
 
 @pytest.mark.slow

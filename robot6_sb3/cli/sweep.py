@@ -18,6 +18,7 @@ import typer
 from rich.table import Table
 
 from robot6_sb3.cli.app import app, err, errors_to_exit_codes, fail, out, shown
+from robot6_sb3.cli.signals import StopSignals
 from robot6_sb3.errors import UsageError
 
 if TYPE_CHECKING:
@@ -60,33 +61,6 @@ def _sweep_module() -> Any:
     return sweep
 
 
-class _StopOnSignal:
-    """The first Ctrl-C / SIGTERM stops the running trial cleanly; children get it too."""
-
-    def __init__(self) -> None:
-        self.received: int | None = None
-        self.children: list[subprocess.Popen[bytes]] = []
-
-    def install(self) -> None:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, self._handle)
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        first = self.received is None
-        self.received = self.received or signum
-        for child in self.children:
-            if child.poll() is None:
-                child.send_signal(signum)
-        if first:
-            err.print(
-                f"\n{signal.Signals(signum).name} received: stopping; each running trial is saved "
-                "at its last episode and queued again for the next `robot6 sweep run`."
-            )
-
-    def requested(self) -> bool:
-        return self.received is not None
-
-
 def _describe(outcome: TrialOutcome) -> str:
     parts = [f"trial {outcome.number} {outcome.state}"]
     if outcome.value is not None:
@@ -122,7 +96,7 @@ def _worker_command(settings: SweepSettings, space: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def _run_children(settings: SweepSettings, space: Path, workers: int, stop: _StopOnSignal) -> int:
+def _run_children(settings: SweepSettings, space: Path, workers: int, stop: StopSignals) -> int:
     """Start ``workers`` worker processes (the storage URL goes by environment, not argv, to keep
     passwords out of ``ps``); returns how many ended abnormally."""
     env = {**os.environ, STORAGE_ENV: settings.url}
@@ -196,7 +170,11 @@ def run(
     ] = False,
 ) -> None:
     """Run trials of a study until its budget is finished; start it on as many machines as you like."""
-    stop = _StopOnSignal()
+    stop = StopSignals(
+        stopping="{name} received: stopping; each running trial is saved at its last episode "
+        "and queued again for the next `robot6 sweep run`.",
+        again="Already stopping; waiting for the running trials to save.",
+    )
     stop.install()
     with errors_to_exit_codes():
         for name, value, minimum in (
@@ -234,7 +212,7 @@ def run(
         if as_worker:
             sweep.run_worker(settings, stop.requested, lambda o: out.print(_describe(o)))
             if stop.received is not None:
-                raise typer.Exit(code=128 + stop.received)
+                raise typer.Exit(code=stop.exit_code)
             return
         # Create the study here, once, so that workers only join it.
         handle = sweep.open_study(settings)
@@ -248,7 +226,7 @@ def run(
         out.print(
             f"Stopped with {finished} of {n_trials} trials finished; run the same command to go on."
         )
-        raise typer.Exit(code=128 + stop.received)
+        raise typer.Exit(code=stop.exit_code)
     status = f"robot6 sweep status --study {study}" + (
         f" --runs-root {shown(runs_root)}" if runs_root != Path(".") else ""
     )

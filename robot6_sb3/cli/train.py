@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import signal
 import sys
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ from robot6_sb3.cli.app import (
     out,
     shown,
 )
+from robot6_sb3.cli.signals import StopSignals
 from robot6_sb3.discovery import checkpoint_files, find_resume_checkpoint, run_dirs
 from robot6_sb3.errors import CheckpointError, UsageError
 from robot6_sb3.exactness import exactness
@@ -38,30 +38,6 @@ from robot6_sb3.layout import (
 from robot6_sb3.planning import TrainingPlan, TrainRequest, plan_training
 from robot6_sb3.trainer import TrainingResult, run_training
 from robot6_sb3.training_csv import read_rows
-
-
-class _StopSignals:
-    """Turns the first Ctrl-C / SIGTERM into a clean stop request; later ones only say so."""
-
-    def __init__(self) -> None:
-        self.received: int | None = None
-
-    def install(self) -> None:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, self._handle)
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.received is None:
-            self.received = signum
-            err.print(
-                f"\n{signal.Signals(signum).name} received: stopping after this step "
-                "(the unfinished episode is discarded; saved files stay consistent)."
-            )
-        else:
-            err.print("Already stopping; waiting for the files to be closed.")
-
-    def requested(self) -> bool:
-        return self.received is not None
 
 
 def _parse_net_arch(text: str | None) -> tuple[int, ...] | None:
@@ -249,7 +225,11 @@ def train(
     ] = None,
 ) -> None:
     """Train a new run, or resume one, writing checkpoints, a CSV log and TensorBoard events."""
-    stop = _StopSignals()
+    stop = StopSignals(
+        stopping="{name} received: stopping after this step (the unfinished episode is "
+        "discarded; saved files stay consistent).",
+        again="Already stopping; waiting for the files to be closed.",
+    )
     stop.install()
     with errors_to_exit_codes():
         overrides = {
@@ -308,7 +288,7 @@ def train(
             out.print(f"Resume with:\n  {_resume_command(plan, latest)}")
         else:
             out.print("No episode was completed, so nothing was saved.")
-        raise typer.Exit(code=128 + stop.received)
+        raise typer.Exit(code=stop.exit_code)
     out.print(f"Done: {summary}")
 
 
