@@ -23,9 +23,12 @@ EXPECTED = {
         "| plain SB3 learn |",
         "| robot6 stack |",
         "Wall-time ratio robot6 / plain:",
+        "| whole save, `_save` (training thread) |",
+        "| TensorBoard dump (training thread) |",
+        "| whole write job, `_write` (writer thread) |",
         "| latest.pth write (writer thread) |",
         "| CSV row append (writer thread) |",
-        "| TensorBoard dump (training thread) |",
+        "| replay log segment (writer thread) |",
     ],
     "throughput": [
         "| `robot6 train --episodes",
