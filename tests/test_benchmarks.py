@@ -39,7 +39,8 @@ EXPECTED = {
         "| **measured total** |",
     ],
     "checkpoint_cost": [
-        "| transitions in buffer | writing on the training thread | background writer |",
+        "| transitions in buffer | training thread per save | writer thread per save |",
+        "| 10,000 |",
         "Replay log on disk:",
         "| new run |",
         "| resume, 10,000 transitions |",
