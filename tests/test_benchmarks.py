@@ -52,6 +52,13 @@ EXPECTED = {
         "| TQC | PandaReachDense-v3 (SB3 defaults) | 0 |",
         "- SAC on Robot6Reach-v0:",
     ],
+    "vec_envs": [
+        "### Whole command",
+        "### Inside `learn`",
+        "| 2 | subproc |",
+        "| SAC | Robot6ReachGoal-v0 (robot6 defaults, HER) | 0 |",
+        "- SAC on Robot6ReachGoal-v0:",
+    ],
 }
 
 
