@@ -1,6 +1,6 @@
 """Run every benchmark and rewrite ``benchmarks/RESULTS.md`` (``make bench``).
 
-    python -m benchmarks                      # all of them, full size (about 20 minutes)
+    python -m benchmarks                      # all of them, full size (RESULTS.md says how long)
     python -m benchmarks --quick              # smoke sizes; prints, writes no file
     python -m benchmarks --only overhead      # some of them
     python -m benchmarks --output other.md    # write elsewhere
@@ -52,6 +52,11 @@ BENCHMARKS = [
         "time_to_skill",
         "Time to skill",
         "95% success within 10,000 env steps and 3 minutes, every seed",
+    ),
+    Benchmark(
+        "vec_envs",
+        "Several envs and HER",
+        "reported: robot6 train vs plain SB3 at 1, 2, 4 envs; SAC+HER on Robot6ReachGoal-v0",
     ),
 ]
 

@@ -10,13 +10,13 @@ slows both alike; the table shows the median with the min-max over the repeats.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 
 import gymnasium as gym
 
 import robot6_envs
+from benchmarks.measure import alternating_pairs, parser
 
 PANDA_ENV_ID = "PandaReachDense-v3"
 """The panda-gym comparison env (needs ``pip install panda-gym``)."""
@@ -45,12 +45,11 @@ def steps_per_second(env: gym.Env, n_steps: int, seed: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print a markdown table; returns 0 when the target ratio holds."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=3_000, help="Steps per env per repeat.")
-    parser.add_argument("--repeats", type=int, default=5, help="Alternating repeats per env.")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true", help="A smoke run of a few seconds.")
-    args = parser.parse_args(argv)
+    arguments = parser(__doc__)
+    arguments.add_argument("--steps", type=int, default=3_000, help="Steps per env per repeat.")
+    arguments.add_argument("--repeats", type=int, default=5, help="Alternating repeats per env.")
+    arguments.add_argument("--seed", type=int, default=0)
+    args = arguments.parse_args(argv)
     if args.quick:
         args.steps, args.repeats = 200, 2
 
@@ -58,10 +57,15 @@ def main(argv: list[str] | None = None) -> int:
 
     env_ids = [robot6_envs.ENV_ID, PANDA_ENV_ID]
     envs = {env_id: gym.make(env_id) for env_id in env_ids}
-    rates: dict[str, list[float]] = {env_id: [] for env_id in env_ids}
-    for repeat in range(args.repeats):
-        for env_id in env_ids:
-            rates[env_id].append(steps_per_second(envs[env_id], args.steps, args.seed + repeat))
+    rates = alternating_pairs(
+        args.repeats,
+        {
+            env_id: lambda repeat, env=envs[env_id]: steps_per_second(
+                env, args.steps, args.seed + repeat
+            )
+            for env_id in env_ids
+        },
+    )
     for env in envs.values():
         env.close()
 

@@ -1,4 +1,5 @@
-"""How fast plain SB3 SAC learns ``Robot6Reach-v0`` with the default ``Hyperparameters``.
+"""How fast SAC learns ``Robot6Reach-v0`` with the default ``Hyperparameters``: the model
+``robot6 train`` builds, trained by plain SB3 ``learn`` without callbacks.
 
 Every ``--eval-freq`` env steps, a deterministic evaluation of ``--eval-episodes`` episodes on a
 separate env (reset with a fixed seed, so every evaluation sees the same targets) measures the
@@ -12,7 +13,7 @@ seed: the env steps until the success rate first reaches ``--threshold``, and th
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import json
 import statistics
 import sys
@@ -22,16 +23,35 @@ from typing import Any
 
 import gymnasium as gym
 import torch
+from gymnasium import spaces
 from stable_baselines3 import SAC
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 import robot6_envs
+from benchmarks.measure import parser
 from robot6_sb3.evaluation import evaluate_policy
-from robot6_sb3.hyperparameters import Hyperparameters
+from robot6_sb3.planning import TrainRequest, plan_training
+from robot6_sb3.trainer import build_model, make_env
 
 PANDA_ENV_ID = "PandaReachDense-v3"
 """The panda-gym comparison env (needs ``pip install panda-gym``)."""
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How long a run trains and how it is evaluated."""
+
+    total_steps: int
+    """Env steps at most."""
+    eval_freq: int = 1_000
+    """Env steps between two evaluations."""
+    eval_episodes: int = 50
+    eval_seed: int = 12_345
+    """Seed of the evaluation env's first reset: every evaluation sees the same targets."""
+    threshold: float = 0.95
+    """Success rate that counts as skilled."""
+    stop_at_threshold: bool = False
 
 
 @dataclass
@@ -50,46 +70,60 @@ class SeedResult:
     train_s_to_threshold: float | None = None
 
 
-def train_and_evaluate(
-    env_id: str,
-    seed: int,
-    total_steps: int,
-    eval_freq: int,
-    eval_episodes: int,
-    eval_seed: int,
-    threshold: float,
-    model_kwargs: dict[str, Any],
-    policy: str,
-    stop_at_threshold: bool,
-    algo: type[OffPolicyAlgorithm] = SAC,
-) -> SeedResult:
-    """Train ``algo`` (SAC by default) on ``env_id`` for ``total_steps``, evaluating every
-    ``eval_freq`` steps."""
+def robot6_model(
+    env_id: str, algo: str, seed: int, overrides: dict[str, Any]
+) -> OffPolicyAlgorithm:
+    """The model ``robot6 train --env ENV_ID --algo ALGO --seed SEED`` starts a new run with:
+    the shipped ``Hyperparameters`` with ``overrides`` (and HER on goal-conditioned envs), on
+    one env.
+
+    :raises UsageError: for overrides ``robot6 train`` would refuse
+    """
+    request = TrainRequest(env_id=env_id, algo=algo, seed=seed, overrides=overrides)
+    plan = plan_training(request)
+    return build_model(plan, make_env(plan.env_id, plan.env_kwargs), request.device)
+
+
+def sb3_default_model(
+    env_id: str, algo: type[OffPolicyAlgorithm], seed: int, kwargs: dict[str, Any]
+) -> OffPolicyAlgorithm:
+    """``algo`` with SB3's defaults (changed by ``kwargs``) on one ``Monitor``-wrapped env."""
     env = Monitor(gym.make(env_id))
-    model = algo(policy, env, seed=seed, **model_kwargs)
-    result = SeedResult(env_id=env_id, seed=seed)
+    policy = "MultiInputPolicy" if isinstance(env.observation_space, spaces.Dict) else "MlpPolicy"
+    return algo(policy, env, seed=seed, **kwargs)
+
+
+def train_and_evaluate(model: OffPolicyAlgorithm, env_id: str, schedule: Schedule) -> SeedResult:
+    """Train ``model`` (on ``env_id``) for ``schedule.total_steps``, evaluating every
+    ``schedule.eval_freq`` steps; closes the model's env at the end."""
+    result = SeedResult(env_id=env_id, seed=int(model.seed or 0))
     start = time.perf_counter()
-    while model.num_timesteps < total_steps:
+    while model.num_timesteps < schedule.total_steps:
         learn_start = time.perf_counter()
-        model.learn(total_timesteps=eval_freq, reset_num_timesteps=False)
+        model.learn(total_timesteps=schedule.eval_freq, reset_num_timesteps=False)
         result.train_s += time.perf_counter() - learn_start
-        rate = evaluate_policy(model, env_id, episodes=eval_episodes, seed=eval_seed).success_rate
+        rate = evaluate_policy(
+            model, env_id, episodes=schedule.eval_episodes, seed=schedule.eval_seed
+        ).success_rate
         elapsed = time.perf_counter() - start
         print(
-            f"  {env_id} seed {seed}: {model.num_timesteps} steps, {elapsed:.0f} s, success {rate:.0%}",
+            f"  {env_id} seed {result.seed}: {model.num_timesteps} steps, {elapsed:.0f} s, "
+            f"success {rate:.0%}",
             file=sys.stderr,
             flush=True,
         )
         result.eval_steps.append(model.num_timesteps)
         result.success_rates.append(rate)
-        if rate >= threshold and result.steps_to_threshold is None:
+        if rate >= schedule.threshold and result.steps_to_threshold is None:
             result.steps_to_threshold = model.num_timesteps
             result.wall_s_to_threshold = time.perf_counter() - start
             result.train_s_to_threshold = result.train_s
-            if stop_at_threshold:
+            if schedule.stop_at_threshold:
                 break
     result.wall_s = time.perf_counter() - start
-    env.close()
+    env = model.get_env()
+    if env is not None:
+        env.close()
     return result
 
 
@@ -107,82 +141,67 @@ def _format_result(result: SeedResult, threshold: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print a markdown table; returns 0 when every seed hit the target."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--total-steps", type=int, default=10_000)
-    parser.add_argument("--eval-freq", type=int, default=1_000)
-    parser.add_argument("--eval-episodes", type=int, default=50)
-    parser.add_argument("--eval-seed", type=int, default=12_345)
-    parser.add_argument("--threshold", type=float, default=0.95)
-    parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads value.")
-    parser.add_argument(
+    arguments = parser(__doc__)
+    arguments.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    arguments.add_argument("--total-steps", type=int, default=10_000)
+    arguments.add_argument("--eval-freq", type=int, default=1_000)
+    arguments.add_argument("--eval-episodes", type=int, default=50)
+    arguments.add_argument("--eval-seed", type=int, default=12_345)
+    arguments.add_argument("--threshold", type=float, default=0.95)
+    arguments.add_argument("--threads", type=int, default=1, help="torch.set_num_threads value.")
+    arguments.add_argument(
         "--stop-at-threshold", action="store_true", help="Stop a seed once it hits the target."
     )
-    parser.add_argument(
+    arguments.add_argument(
         "--panda", action="store_true", help="Also train SB3-default SAC on PandaReachDense-v3."
     )
-    parser.add_argument("--panda-steps", type=int, default=8_000)
-    parser.add_argument(
+    arguments.add_argument("--panda-steps", type=int, default=8_000)
+    arguments.add_argument(
         "--panda-seeds", type=int, nargs="+", default=None, help="Default: the --seeds."
     )
-    parser.add_argument(
+    arguments.add_argument(
         "--set",
         nargs="*",
         default=[],
         metavar="FIELD=JSON",
         help="Override Hyperparameters fields, e.g. --set net_arch=[64,64] learning_starts=500.",
     )
-    parser.add_argument("--quick", action="store_true", help="A smoke run of a few seconds.")
-    args = parser.parse_args(argv)
+    args = arguments.parse_args(argv)
     if args.quick:
         args.seeds, args.total_steps, args.eval_freq, args.eval_episodes = [0], 200, 100, 2
         args.panda_steps = 200
 
     torch.set_num_threads(args.threads)
-    overrides = dict(item.split("=", 1) for item in args.set)
-    hyperparameters = Hyperparameters.from_dict(
-        {**Hyperparameters().to_dict(), **{key: json.loads(v) for key, v in overrides.items()}}
-    )
-    robot6_kwargs = hyperparameters.sb3_kwargs()
+    overrides = {key: json.loads(value) for key, value in (i.split("=", 1) for i in args.set)}
     if args.quick:
-        robot6_kwargs["learning_starts"] = 100
+        overrides["learning_starts"] = 100
+    schedule = Schedule(
+        total_steps=args.total_steps,
+        eval_freq=args.eval_freq,
+        eval_episodes=args.eval_episodes,
+        eval_seed=args.eval_seed,
+        threshold=args.threshold,
+        stop_at_threshold=args.stop_at_threshold,
+    )
+    hyperparameters = plan_training(TrainRequest(overrides=overrides)).hyperparameters
     print(f"Hyperparameters: {hyperparameters.to_dict()}; torch threads: {args.threads}")
     print()
     print("| env | seed | steps to threshold (wall) | final success | wall | success curve |")
     print("| --- | --- | --- | --- | --- | --- |")
     results = []
     for seed in args.seeds:
-        result = train_and_evaluate(
-            robot6_envs.ENV_ID,
-            seed,
-            args.total_steps,
-            args.eval_freq,
-            args.eval_episodes,
-            args.eval_seed,
-            args.threshold,
-            robot6_kwargs,
-            "MlpPolicy",
-            args.stop_at_threshold,
-        )
+        model = robot6_model(robot6_envs.ENV_ID, "sac", seed, overrides)
+        result = train_and_evaluate(model, robot6_envs.ENV_ID, schedule)
         results.append(result)
         print(_format_result(result, args.threshold), flush=True)
     if args.panda:
         import panda_gym  # noqa: F401  (registers the panda-gym envs)
 
         panda_kwargs: dict[str, Any] = {"learning_starts": 100} if args.quick else {}
+        panda_schedule = dataclasses.replace(schedule, total_steps=args.panda_steps)
         for seed in args.panda_seeds or args.seeds:
-            result = train_and_evaluate(
-                PANDA_ENV_ID,
-                seed,
-                args.panda_steps,
-                args.eval_freq,
-                args.eval_episodes,
-                args.eval_seed,
-                args.threshold,
-                panda_kwargs,
-                "MultiInputPolicy",
-                args.stop_at_threshold,
-            )
+            model = sb3_default_model(PANDA_ENV_ID, SAC, seed, panda_kwargs)
+            result = train_and_evaluate(model, PANDA_ENV_ID, panda_schedule)
             print(_format_result(result, args.threshold), flush=True)
     reached = [r.steps_to_threshold for r in results if r.steps_to_threshold is not None]
     print()

@@ -7,8 +7,9 @@ SB3 on the same model, and the cost of one gradient step against its arithmetic 
 1. Both sides run as a new Python process with the shipped hyperparameters, seed 0, one
    PyTorch thread, timed from the command's start to its exit (imports, set-up, the 1,000
    random ``learning_starts`` steps and the training steps): ``robot6 train --episodes N``
-   (checkpoint every episode, replay log, CSV, TensorBoard) against
-   ``SAC("MlpPolicy", ...).learn(N * 50)`` with no callbacks and no output.
+   (checkpoint every episode, replay log, CSV, TensorBoard) against the plain script
+   ``benchmarks/plain_sac.py``: ``SAC("MlpPolicy", ...).learn(N * 50)`` with no callbacks and
+   no files. ``benchmarks/vec_envs.py`` runs the same comparison with several envs.
 2. The update loop: ``model.train(gradient_steps=G)`` timed on a buffer of random-action
    transitions, for SAC and TQC. Its FLOPs are counted by ``torch.utils.flop_counter``
    (matmuls forward and backward); the floor is FLOPs / the machine's matmul FLOP/s, measured
@@ -19,40 +20,57 @@ SB3 on the same model, and the cost of one gradient step against its arithmetic 
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import torch
+from gymnasium import spaces
 from sb3_contrib import TQC
 from stable_baselines3 import SAC
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from torch.utils.flop_counter import FlopCounterMode
 
 import robot6_envs
+from benchmarks.measure import Timings, alternating_pairs, median_range, parser, run_timed
 from robot6_sb3.hyperparameters import Hyperparameters
 
 EPISODE_STEPS = 50
 ALGORITHMS: dict[str, type[OffPolicyAlgorithm]] = {"sac": SAC, "tqc": TQC}
 
 
-def _plain_child(episodes: int, seed: int, overrides: dict[str, Any]) -> None:
-    """The plain side, run in its own process (``--plain-child``)."""
-    from stable_baselines3.common.monitor import Monitor
+@dataclass(frozen=True)
+class TrainingSetup:
+    """One training, as ``robot6 train`` options and as the plain script's settings."""
 
-    torch.set_num_threads(1)
-    hyperparameters = Hyperparameters.from_dict({**Hyperparameters().to_dict(), **overrides})
-    env = Monitor(gym.make(robot6_envs.ENV_ID))
-    model = SAC("MlpPolicy", env, seed=seed, verbose=0, **hyperparameters.sb3_kwargs())
-    model.learn(total_timesteps=episodes * EPISODE_STEPS)
+    episodes: int
+    n_envs: int = 1
+    vec_env: str = "dummy"
+    """``dummy`` or ``subproc``."""
+    overrides: dict[str, Any] = field(default_factory=dict)
+    """Hyperparameters fields that differ from the shipped ones."""
+    seed: int = 0
+
+    @property
+    def steps(self) -> int:
+        return self.episodes * EPISODE_STEPS
+
+
+@dataclass(frozen=True)
+class CommandRun:
+    """One whole training command, timed."""
+
+    seconds: float
+    """Wall time from spawn to exit: imports, set-up, training, the last writes."""
+    learn_fps: float
+    """SB3's own ``time/fps`` at the last episode's end: env steps per second inside ``learn``
+    (SB3 rounds it down to a whole number)."""
 
 
 def _robot6_options(overrides: dict[str, Any]) -> list[str]:
@@ -64,40 +82,59 @@ def _robot6_options(overrides: dict[str, Any]) -> list[str]:
     return options
 
 
-def whole_runs(
-    episodes: int, pairs: int, overrides: dict[str, Any]
-) -> tuple[list[float], list[float]]:
-    """Seconds of ``robot6 train`` and of the plain script, in alternating pairs."""
-    robot6_times, plain_times = [], []
-    with tempfile.TemporaryDirectory() as folder:
-        cwd = Path(folder)
-        robot6 = [sys.executable, "-m", "robot6_sb3", "train", "--episodes", str(episodes)]
-        robot6 += ["--seed", "0", "--no-progress", *_robot6_options(overrides)]
-        plain = [sys.executable, "-m", "benchmarks.throughput", "--plain-child", str(episodes)]
-        plain.append(json.dumps(overrides))
-        # The plain side imports this module from a temporary working folder.
-        env = {"PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-        for pair in range(pairs):
-            sides = [("robot6", robot6), ("plain", plain)]
-            for name, command in sides if pair % 2 == 0 else sides[::-1]:
-                seconds = _run_with_env(command, cwd, env)
-                (robot6_times if name == "robot6" else plain_times).append(seconds)
-    return robot6_times, plain_times
+def run_robot6(setup: TrainingSetup, folder: Path) -> CommandRun:
+    """``robot6 train`` in a new process, in a new folder under ``folder``; ``learn_fps`` is
+    read back from the run's TensorBoard events."""
+    cwd = Path(tempfile.mkdtemp(prefix="robot6-", dir=folder))
+    command = [sys.executable, "-m", "robot6_sb3", "train", "--episodes", str(setup.episodes)]
+    command += ["--seed", str(setup.seed), "--no-progress"]
+    command += ["--n-envs", str(setup.n_envs), "--vec-env", setup.vec_env]
+    command += ["--checkpoints-dir", "checkpoints", "--runs-dir", "runs"]
+    seconds, _ = run_timed([*command, *_robot6_options(setup.overrides)], cwd)
+    return CommandRun(seconds, _logged_fps(cwd / "runs"))
 
 
-def _run_with_env(command: list[str], cwd: Path, extra_env: dict[str, str]) -> float:
-    """Wall seconds of ``command`` from spawn to exit."""
-    start = time.perf_counter()
-    subprocess.run(
-        command, cwd=cwd, check=True, capture_output=True, env={**os.environ, **extra_env}
+def _logged_fps(runs_dir: Path) -> float:
+    """The last ``time/fps`` in the TensorBoard events of the one run in ``runs_dir``."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    (log_dir,) = [path for path in runs_dir.iterdir() if path.is_dir()]
+    events = EventAccumulator(str(log_dir), size_guidance={"scalars": 0})
+    events.Reload()
+    return float(events.Scalars("time/fps")[-1].value)
+
+
+def run_plain(setup: TrainingSetup, folder: Path) -> CommandRun:
+    """The plain SB3 script (``benchmarks/plain_sac.py``) in a new process."""
+    settings = {
+        "steps": setup.steps,
+        "n_envs": setup.n_envs,
+        "vec_env": setup.vec_env,
+        "seed": setup.seed,
+        "overrides": setup.overrides,
+    }
+    command = [sys.executable, "-m", "benchmarks.plain_sac", json.dumps(settings)]
+    seconds, stdout = run_timed(command, folder)
+    return CommandRun(seconds, float(json.loads(stdout.splitlines()[-1])["learn_fps"]))
+
+
+def whole_runs(setup: TrainingSetup, pairs: int, folder: Path) -> dict[str, list[CommandRun]]:
+    """``robot6 train`` (``"robot6"``) and the plain script (``"plain"``) in alternating pairs."""
+    return alternating_pairs(
+        pairs,
+        {
+            "robot6": lambda _: run_robot6(setup, folder),
+            "plain": lambda _: run_plain(setup, folder),
+        },
     )
-    return time.perf_counter() - start
 
 
 def _model(algo: str, hyperparameters: Hyperparameters) -> OffPolicyAlgorithm:
     """A model whose buffer holds ``learning_starts`` random-action transitions."""
     env = gym.make(robot6_envs.ENV_ID)
-    model = ALGORITHMS[algo]("MlpPolicy", env, seed=0, **hyperparameters.sb3_kwargs())
+    cls = ALGORITHMS[algo]
+    kwargs = hyperparameters.sb3_kwargs(cls, spaces.flatdim(env.action_space))
+    model = cls("MlpPolicy", env, seed=0, **kwargs)
     model.learn(total_timesteps=hyperparameters.learning_starts)
     return model
 
@@ -142,48 +179,27 @@ def training_step_parts(
     """Milliseconds per env step of plain ``learn`` once every step trains, and of its parts,
     timed inside that same run: ``train``, ``predict`` and the vec env's ``step``."""
     model = _model(algo, hyperparameters)
-    seconds = {"train": 0.0, "predict": 0.0, "env": 0.0}
-
-    def timed(name: str, function: Any) -> Any:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                seconds[name] += time.perf_counter() - start
-
-        return wrapper
-
     env = model.get_env()
     assert env is not None
-    model.train = timed("train", model.train)  # type: ignore[method-assign]
-    model.predict = timed("predict", model.predict)  # type: ignore[method-assign]
-    env.step = timed("env", env.step)  # type: ignore[method-assign]
-    start = time.perf_counter()
-    model.learn(total_timesteps=steps, reset_num_timesteps=False)
-    seconds["total"] = time.perf_counter() - start
+    timings = Timings()
+    parts = [(model, "train", "train"), (model, "predict", "predict"), (env, "step", "env")]
+    with timings.patched(parts):
+        start = time.perf_counter()
+        model.learn(total_timesteps=steps, reset_num_timesteps=False)
+        total = time.perf_counter() - start
     env.close()
+    seconds = {label: timings.total(label) for _, _, label in parts} | {"total": total}
     return {name: value * 1000 / steps for name, value in seconds.items()}
 
 
-def _stats(values: list[float], digits: int = 2) -> str:
-    return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="A smoke run of a few seconds.")
-    parser.add_argument("--pairs", type=int, default=3, help="Alternating whole-run pairs.")
-    parser.add_argument("--episodes", type=int, default=40, help="Episodes per whole run.")
-    parser.add_argument("--gradient-steps", type=int, default=200, help="Per timed repeat.")
-    parser.add_argument("--repeats", type=int, default=5, help="Timed gradient-step repeats.")
-    parser.add_argument("--plain-child", nargs=2, help=argparse.SUPPRESS)  # the timed child
-    args = parser.parse_args(argv)
+    arguments = parser(__doc__)
+    arguments.add_argument("--pairs", type=int, default=3, help="Alternating whole-run pairs.")
+    arguments.add_argument("--episodes", type=int, default=40, help="Episodes per whole run.")
+    arguments.add_argument("--gradient-steps", type=int, default=200, help="Per timed repeat.")
+    arguments.add_argument("--repeats", type=int, default=5, help="Timed gradient-step repeats.")
+    args = arguments.parse_args(argv)
     torch.set_num_threads(1)
-    if args.plain_child:
-        episodes, overrides_json = args.plain_child
-        _plain_child(int(episodes), 0, json.loads(overrides_json))
-        return 0
 
     hyperparameters = Hyperparameters()
     overrides: dict[str, Any] = {}
@@ -192,8 +208,12 @@ def main(argv: list[str] | None = None) -> int:
         overrides = {"net_arch": [32, 32], "batch_size": 32, "learning_starts": 100}
         hyperparameters = hyperparameters.replace(**overrides)
 
-    robot6_times, plain_times = whole_runs(args.episodes, args.pairs, overrides)
-    steps = args.episodes * EPISODE_STEPS
+    setup = TrainingSetup(args.episodes, overrides=overrides)
+    with tempfile.TemporaryDirectory() as folder:
+        runs = whole_runs(setup, args.pairs, Path(folder))
+    robot6_times = [run.seconds for run in runs["robot6"]]
+    plain_times = [run.seconds for run in runs["plain"]]
+    steps = setup.steps
     ratios = [r / p for r, p in zip(robot6_times, plain_times, strict=True)]
     print("## Training throughput\n")
     print(
@@ -204,14 +224,14 @@ def main(argv: list[str] | None = None) -> int:
     print("| command | seconds, median (min-max) | env steps/s |")
     print("| --- | ---: | ---: |")
     print(
-        f"| `robot6 train --episodes {args.episodes}` | {_stats(robot6_times)} "
+        f"| `robot6 train --episodes {args.episodes}` | {median_range(robot6_times)} "
         f"| {steps / statistics.median(robot6_times):.0f} |"
     )
     print(
-        f"| plain SB3 `SAC(...).learn({steps})` | {_stats(plain_times)} "
+        f"| plain SB3 `SAC(...).learn({steps})` | {median_range(plain_times)} "
         f"| {steps / statistics.median(plain_times):.0f} |"
     )
-    print(f"\nWall-time ratio robot6 / plain, whole command: {_stats(ratios, 3)}\n")
+    print(f"\nWall-time ratio robot6 / plain, whole command: {median_range(ratios, 3)}\n")
 
     seconds = 0.05 if args.quick else 1.0
     peak = matmul_flops_per_s(1024, 1024, 1024, seconds)
@@ -235,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         median = statistics.median(times)
         floor_peak, floor_shape = flops / peak * 1000, flops / at_shape * 1000
         print(
-            f"| {algo.upper()} | {flops / 1e6:.1f} | {_stats(times)} | {floor_peak:.2f} "
+            f"| {algo.upper()} | {flops / 1e6:.1f} | {median_range(times)} | {floor_peak:.2f} "
             f"| {median / floor_peak:.1f} | {floor_shape:.2f} | {median / floor_shape:.1f} |"
         )
         model.get_env().close()

@@ -4,18 +4,22 @@ side with SB3-default SAC and TQC on panda-gym's ``PandaReachDense-v3``.
 
     python -m benchmarks.time_to_skill            # robot6 seeds 0-2, panda seed 0
     python -m benchmarks.time_to_skill --quick    # a smoke run of a few seconds
+    python -m benchmarks.time_to_skill --env Robot6ReachGoal-v0 --algos sac --panda-seeds
 
-Each run trains plain SB3 (``SAC`` / ``sb3_contrib.TQC``, one PyTorch thread) and stops at the
-first evaluation that reaches the threshold (or at ``--max-steps``). Evaluations run every
-``--eval-freq`` env steps on a separate env reset with a fixed seed (the same targets every
-time); see ``benchmarks/learnability.py``. Wall time to skill counts training only (inside
-``learn``), because a user's run does not stop to evaluate; the total with evaluations is shown
-beside it.
+Each run trains plain SB3 (``SAC`` / ``sb3_contrib.TQC``, one PyTorch thread, no callbacks)
+and stops at the first evaluation that reaches the threshold (or at ``--max-steps``); the
+robot6 side is the model ``robot6 train --env ENV`` builds for a new run (HER on the
+goal-conditioned ``Robot6ReachGoal-v0``). Evaluations run every ``--eval-freq`` env steps on a
+separate env reset with a fixed seed (the same targets every time); see
+``benchmarks/learnability.py``. Wall time to skill counts training only (inside ``learn``),
+because a user's run does not stop to evaluate; the total with evaluations is shown beside it.
+The targets hold for ``Robot6Reach-v0``; with another ``--env``, every seed should reach the
+threshold within ``--max-steps``.
 """
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import statistics
 import sys
 from typing import Any
@@ -24,10 +28,19 @@ import torch
 from sb3_contrib import TQC
 from stable_baselines3 import SAC
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.her.her_replay_buffer import HerReplayBuffer
 
 import robot6_envs
-from benchmarks.learnability import PANDA_ENV_ID, SeedResult, train_and_evaluate
-from robot6_sb3.hyperparameters import Hyperparameters
+from benchmarks.learnability import (
+    PANDA_ENV_ID,
+    Schedule,
+    SeedResult,
+    robot6_model,
+    sb3_default_model,
+    train_and_evaluate,
+)
+from benchmarks.measure import parser
+from robot6_sb3.planning import TrainRequest, plan_training, robot6_env_ids
 
 ALGORITHMS: dict[str, type[OffPolicyAlgorithm]] = {"sac": SAC, "tqc": TQC}
 
@@ -36,8 +49,26 @@ TARGET_STEPS = 10_000
 TARGET_SECONDS = 180.0
 """... and within this much training wall time on the 2-core benchmark machine."""
 
+TABLE_HEADER = (
+    "| algo | env | seed | env steps to threshold | training wall to threshold "
+    "| wall incl. evals | success every eval |\n"
+    "| --- | --- | --- | ---: | ---: | ---: | --- |"
+)
 
-def _row(algo: str, label: str, result: SeedResult) -> str:
+
+def describe(schedule: Schedule, env_id: str, overrides: dict[str, Any]) -> str:
+    """The settings of a time-to-skill table, in a sentence."""
+    request = TrainRequest(env_id=env_id, overrides=overrides)
+    hyperparameters = plan_training(request).hyperparameters.to_dict()
+    return (
+        f"Threshold {schedule.threshold:.0%} success over {schedule.eval_episodes} deterministic "
+        f"episodes, evaluated every {schedule.eval_freq:,} env steps up to "
+        f"{schedule.total_steps:,}; robot6 hyperparameters {hyperparameters}"
+    )
+
+
+def skill_row(algo: str, label: str, result: SeedResult) -> str:
+    """One row under :data:`TABLE_HEADER`."""
     if result.steps_to_threshold is None:
         steps = f"not reached in {result.eval_steps[-1]:,} (best {max(result.success_rates):.0%})"
         train = f"({result.train_s:.0f} s trained)"
@@ -51,96 +82,104 @@ def _row(algo: str, label: str, result: SeedResult) -> str:
     )
 
 
+def robot6_runs(
+    algos: list[str], env_id: str, seeds: list[int], schedule: Schedule, overrides: dict[str, Any]
+) -> dict[str, list[SeedResult]]:
+    """Train every algo and seed as ``robot6 train --env ENV_ID`` would, until skilled or out of
+    steps; prints one table row per run as it ends."""
+    results: dict[str, list[SeedResult]] = {}
+    for algo in algos:
+        for seed in seeds:
+            model = robot6_model(env_id, algo, seed, overrides)
+            her = ", HER" if isinstance(model.replay_buffer, HerReplayBuffer) else ""
+            result = train_and_evaluate(model, env_id, schedule)
+            results.setdefault(algo, []).append(result)
+            print(skill_row(algo, f"{env_id} (robot6 defaults{her})", result), flush=True)
+    return results
+
+
+def met_target(result: SeedResult, steps: int, seconds: float | None) -> bool:
+    """Whether ``result`` reached the threshold within ``steps`` and ``seconds`` of training."""
+    return (
+        result.steps_to_threshold is not None
+        and result.steps_to_threshold <= steps
+        and (seconds is None or (result.train_s_to_threshold or 0.0) <= seconds)
+    )
+
+
+def summary(
+    algo: str, env_id: str, results: list[SeedResult], steps: int, seconds: float | None
+) -> str:
+    """How many seeds met the target, and the medians of those that reached the threshold."""
+    met = sum(met_target(result, steps, seconds) for result in results)
+    text = f"{algo.upper()} on {env_id}: {met}/{len(results)} seeds within {steps:,} steps"
+    if seconds is not None:
+        text += f" and {seconds:.0f} s of training"
+    reached = [r for r in results if r.steps_to_threshold is not None]
+    if reached:
+        median_steps = statistics.median(r.steps_to_threshold or 0 for r in reached)
+        median_seconds = statistics.median(r.train_s_to_threshold or 0.0 for r in reached)
+        text += f"; median {median_steps:,.0f} steps, {median_seconds:.0f} s"
+    return f"- {text}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the markdown table; returns 0 when every robot6 seed met both targets."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--algos", nargs="+", choices=sorted(ALGORITHMS), default=["sac", "tqc"])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--max-steps", type=int, default=TARGET_STEPS)
-    parser.add_argument("--eval-freq", type=int, default=1_000)
-    parser.add_argument("--eval-episodes", type=int, default=50)
-    parser.add_argument("--eval-seed", type=int, default=12_345)
-    parser.add_argument("--threshold", type=float, default=0.95)
-    parser.add_argument("--panda-seeds", type=int, nargs="*", default=[0])
-    parser.add_argument("--panda-steps", type=int, default=5_000)
-    parser.add_argument("--quick", action="store_true", help="A smoke run of a few seconds.")
-    args = parser.parse_args(argv)
-    robot6_kwargs: dict[str, Any] = Hyperparameters().sb3_kwargs()
+    arguments = parser(__doc__)
+    arguments.add_argument("--env", choices=robot6_env_ids(), default=robot6_envs.ENV_ID)
+    arguments.add_argument("--algos", nargs="+", choices=sorted(ALGORITHMS), default=["sac", "tqc"])
+    arguments.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    arguments.add_argument("--max-steps", type=int, default=TARGET_STEPS)
+    arguments.add_argument("--eval-freq", type=int, default=1_000)
+    arguments.add_argument("--eval-episodes", type=int, default=50)
+    arguments.add_argument("--eval-seed", type=int, default=12_345)
+    arguments.add_argument("--threshold", type=float, default=0.95)
+    arguments.add_argument("--panda-seeds", type=int, nargs="*", default=[0])
+    arguments.add_argument("--panda-steps", type=int, default=5_000)
+    args = arguments.parse_args(argv)
+    overrides: dict[str, Any] = {}
     panda_kwargs: dict[str, Any] = {}
     if args.quick:
         args.seeds, args.max_steps, args.eval_freq, args.eval_episodes = [0], 200, 100, 2
         args.panda_seeds, args.panda_steps = [0], 100
-        robot6_kwargs |= {"learning_starts": 100, "policy_kwargs": {"net_arch": [32, 32]}}
+        overrides = {"learning_starts": 100, "net_arch": [32, 32]}
         panda_kwargs = {"learning_starts": 50, "policy_kwargs": {"net_arch": [32, 32]}}
     torch.set_num_threads(1)
+    schedule = Schedule(
+        total_steps=args.max_steps,
+        eval_freq=args.eval_freq,
+        eval_episodes=args.eval_episodes,
+        eval_seed=args.eval_seed,
+        threshold=args.threshold,
+        stop_at_threshold=True,
+    )
 
-    print(
-        f"Threshold {args.threshold:.0%} success over {args.eval_episodes} deterministic episodes, "
-        f"evaluated every {args.eval_freq:,} env steps; robot6 SB3 arguments {robot6_kwargs}; "
-        f"panda-gym: SB3 defaults{f' except {panda_kwargs}' if panda_kwargs else ''}; "
-        "one PyTorch thread.\n"
-    )
-    print(
-        "| algo | env | seed | env steps to threshold | training wall to threshold "
-        "| wall incl. evals | success every eval |"
-    )
-    print("| --- | --- | --- | ---: | ---: | ---: | --- |")
-    met: dict[str, list[bool]] = {}
-    robot6: dict[str, list[SeedResult]] = {}
-    for algo in args.algos:
-        for seed in args.seeds:
-            result = train_and_evaluate(
-                robot6_envs.ENV_ID,
-                seed,
-                args.max_steps,
-                args.eval_freq,
-                args.eval_episodes,
-                args.eval_seed,
-                args.threshold,
-                robot6_kwargs,
-                "MlpPolicy",
-                stop_at_threshold=True,
-                algo=ALGORITHMS[algo],
-            )
-            robot6.setdefault(algo, []).append(result)
-            met.setdefault(algo, []).append(
-                result.steps_to_threshold is not None
-                and result.steps_to_threshold <= TARGET_STEPS
-                and (result.train_s_to_threshold or 0.0) <= TARGET_SECONDS
-            )
-            print(_row(algo, f"{robot6_envs.ENV_ID} (robot6 defaults)", result), flush=True)
+    panda = ""
+    if args.panda_seeds:
+        changed = f" except {panda_kwargs}" if panda_kwargs else ""
+        panda = f"; panda-gym: SB3 defaults{changed}, up to {args.panda_steps:,} steps"
+    print(f"{describe(schedule, args.env, overrides)}{panda}; one PyTorch thread.\n")
+    print(TABLE_HEADER)
+    robot6 = robot6_runs(args.algos, args.env, args.seeds, schedule, overrides)
     if args.panda_seeds:
         import panda_gym  # noqa: F401  (registers the panda-gym envs)
 
+        panda_schedule = dataclasses.replace(schedule, total_steps=args.panda_steps)
         for algo in args.algos:
             for seed in args.panda_seeds:
-                result = train_and_evaluate(
-                    PANDA_ENV_ID,
-                    seed,
-                    args.panda_steps,
-                    args.eval_freq,
-                    args.eval_episodes,
-                    args.eval_seed,
-                    args.threshold,
-                    panda_kwargs,
-                    "MultiInputPolicy",
-                    stop_at_threshold=True,
-                    algo=ALGORITHMS[algo],
-                )
-                print(_row(algo, f"{PANDA_ENV_ID} (SB3 defaults)", result), flush=True)
+                model = sb3_default_model(PANDA_ENV_ID, ALGORITHMS[algo], seed, panda_kwargs)
+                result = train_and_evaluate(model, PANDA_ENV_ID, panda_schedule)
+                print(skill_row(algo, f"{PANDA_ENV_ID} (SB3 defaults)", result), flush=True)
     print()
+    # The targets are the flat env's; another env's is to reach the threshold at all.
+    targeted = args.env == robot6_envs.ENV_ID
+    steps, seconds = (TARGET_STEPS, TARGET_SECONDS) if targeted else (args.max_steps, None)
     for algo, results in robot6.items():
-        reached = [r for r in results if r.steps_to_threshold is not None]
-        summary = f"{algo.upper()} on {robot6_envs.ENV_ID}: {sum(met[algo])}/{len(results)} seeds"
-        summary += f" within {TARGET_STEPS:,} steps and {TARGET_SECONDS:.0f} s of training"
-        if reached:
-            steps = statistics.median(r.steps_to_threshold or 0 for r in reached)
-            seconds = statistics.median(r.train_s_to_threshold or 0.0 for r in reached)
-            summary += f"; median {steps:,.0f} steps, {seconds:.0f} s"
-        print(f"- {summary}")
+        print(summary(algo, args.env, results, steps, seconds))
     if args.quick:
         return 0  # a smoke run trains far too briefly for the target to mean anything
-    return 0 if all(all(flags) for flags in met.values()) else 1
+    met = [met_target(r, steps, seconds) for results in robot6.values() for r in results]
+    return 0 if all(met) else 1
 
 
 if __name__ == "__main__":

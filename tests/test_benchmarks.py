@@ -23,9 +23,12 @@ EXPECTED = {
         "| plain SB3 learn |",
         "| robot6 stack |",
         "Wall-time ratio robot6 / plain:",
+        "| whole save, `_save` (training thread) |",
+        "| TensorBoard dump (training thread) |",
+        "| whole write job, `_write` (writer thread) |",
         "| latest.pth write (writer thread) |",
         "| CSV row append (writer thread) |",
-        "| TensorBoard dump (training thread) |",
+        "| replay log segment (writer thread) |",
     ],
     "throughput": [
         "| `robot6 train --episodes",
@@ -36,7 +39,8 @@ EXPECTED = {
         "| **measured total** |",
     ],
     "checkpoint_cost": [
-        "| transitions in buffer | writing on the training thread | background writer |",
+        "| transitions in buffer | training thread per save | writer thread per save |",
+        "| 10,000 |",
         "Replay log on disk:",
         "| new run |",
         "| resume, 10,000 transitions |",
@@ -47,6 +51,13 @@ EXPECTED = {
         "| SAC | PandaReachDense-v3 (SB3 defaults) | 0 |",
         "| TQC | PandaReachDense-v3 (SB3 defaults) | 0 |",
         "- SAC on Robot6Reach-v0:",
+    ],
+    "vec_envs": [
+        "### Whole command",
+        "### Inside `learn`",
+        "| 2 | subproc |",
+        "| SAC | Robot6ReachGoal-v0 (robot6 defaults, HER) | 0 |",
+        "- SAC on Robot6ReachGoal-v0:",
     ],
 }
 
