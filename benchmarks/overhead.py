@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 import torch
-from gymnasium import spaces
 from stable_baselines3 import SAC
 from stable_baselines3.common.logger import Logger
 
@@ -43,7 +42,7 @@ EPISODE_STEPS = 50
 def plain_sb3(episodes: int, seed: int, hyperparameters: Hyperparameters) -> float:
     """Seconds of ``SAC(...).learn`` with no callbacks and SB3's default logging."""
     env = make_env("Robot6Reach-v0", {})
-    kwargs = hyperparameters.sb3_kwargs(SAC, spaces.flatdim(env.action_space))
+    kwargs = hyperparameters.sb3_kwargs("sac", env)
     model = SAC("MlpPolicy", env, seed=seed, verbose=0, **kwargs)
     start = time.perf_counter()
     model.learn(total_timesteps=episodes * EPISODE_STEPS)

@@ -18,7 +18,6 @@ import sys
 from typing import Any
 
 import torch
-from gymnasium import spaces
 from stable_baselines3 import SAC
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.logger import KVWriter, Logger
@@ -58,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         n_envs=settings["n_envs"],
         vec_env_cls=VEC_ENVS[settings["vec_env"]],
     )
-    kwargs = hyperparameters.sb3_kwargs(SAC, spaces.flatdim(env.action_space))
+    kwargs = hyperparameters.sb3_kwargs("sac", env)
     model = SAC("MlpPolicy", env, seed=settings["seed"], verbose=0, **kwargs)
     logged = LastValues()
     model.set_logger(Logger(folder=None, output_formats=[logged]))

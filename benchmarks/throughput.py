@@ -31,7 +31,6 @@ from typing import Any
 
 import gymnasium as gym
 import torch
-from gymnasium import spaces
 from sb3_contrib import TQC
 from stable_baselines3 import SAC
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
@@ -133,7 +132,7 @@ def _model(algo: str, hyperparameters: Hyperparameters) -> OffPolicyAlgorithm:
     """A model whose buffer holds ``learning_starts`` random-action transitions."""
     env = gym.make(robot6_envs.ENV_ID)
     cls = ALGORITHMS[algo]
-    kwargs = hyperparameters.sb3_kwargs(cls, spaces.flatdim(env.action_space))
+    kwargs = hyperparameters.sb3_kwargs(algo, env)
     model = cls("MlpPolicy", env, seed=0, **kwargs)
     model.learn(total_timesteps=hyperparameters.learning_starts)
     return model

@@ -105,34 +105,39 @@ class Hyperparameters:
         return cls(**kwargs)
 
     def sb3_kwargs(
-        self,
-        algo: type,
-        act_dim: int,
-        goal_conditioned: bool = False,
-        only: set[str] | frozenset[str] | None = None,
+        self, algo: str, env: Any = None, only: set[str] | frozenset[str] | None = None
     ) -> dict[str, Any]:
-        """Keyword arguments for ``algo(...)``: the fields this algorithm takes.
+        """Keyword arguments for the algorithm ``algo`` (``"sac"``, ``"td3"``, ...): the fields
+        it takes, as SB3 names them.
 
-        :param algo: the SB3 algorithm class
-        :param act_dim: size of the action space (for the action noise)
-        :param goal_conditioned: the env has a goal-conditioned Dict observation (HER applies)
+        :param algo: the algorithm's name in :data:`robot6_sb3.algorithms.ALGORITHMS`
+        :param env: the env, or anything with its spaces; TD3's and DDPG's action noise is
+            sized by its action space, and goal-conditioned observations get HER
         :param only: the fields to convert (default: all)
         """
+        from gymnasium import spaces
+
+        from robot6_sb3.algorithms import ALGORITHMS, HAS_ENTROPY_COEFFICIENT
+
         names = set(FIELD_NAMES if only is None else only)
         kwargs: dict[str, Any] = {
             name: getattr(self, name) for name in SB3_NAMED_FIELDS if name in names
         }
         if "net_arch" in names:
             kwargs["policy_kwargs"] = {"net_arch": list(self.net_arch)}
-        if "ent_coef" in names:
+        if "ent_coef" in names and algo in HAS_ENTROPY_COEFFICIENT:
             kwargs["ent_coef"] = entropy_coefficient(self.ent_coef)
-        if "action_noise" in names and self.action_noise > 0:
+        if "action_noise" in names and algo in ACTION_NOISE_ALGORITHMS and self.action_noise > 0:
             from stable_baselines3.common.noise import NormalActionNoise
 
+            if env is None:
+                raise ValueError(f"{algo}'s action noise is sized by the env: pass env")
+            act_dim = spaces.flatdim(env.action_space)
             kwargs["action_noise"] = NormalActionNoise(
                 mean=np.zeros(act_dim), sigma=self.action_noise * np.ones(act_dim)
             )
-        if "her_goals" in names and goal_conditioned and self.her_goals > 0:
+        goal = env is not None and is_goal_conditioned(env.observation_space)
+        if "her_goals" in names and goal and self.her_goals > 0:
             from stable_baselines3.her.her_replay_buffer import HerReplayBuffer
 
             kwargs["replay_buffer_class"] = HerReplayBuffer
@@ -140,7 +145,7 @@ class Hyperparameters:
                 "n_sampled_goal": self.her_goals,
                 "goal_selection_strategy": "future",
             }
-        accepted = inspect.signature(algo.__init__).parameters
+        accepted = inspect.signature(ALGORITHMS[algo].__init__).parameters
         return {name: value for name, value in kwargs.items() if name in accepted}
 
     @classmethod
@@ -179,6 +184,16 @@ SB3_NAMED_FIELDS = (
     "gradient_steps",
 )
 """Fields that are SB3 constructor arguments of the same name and meaning."""
+
+ACTION_NOISE_ALGORITHMS = frozenset({"td3", "ddpg"})
+"""Deterministic policies, which explore through the ``action_noise`` field."""
+
+
+def is_goal_conditioned(space: Any) -> bool:
+    """Whether observations are Gymnasium-Robotics style goal dicts (what HER needs)."""
+    keys = getattr(space, "spaces", None)
+    return isinstance(keys, dict) and {"achieved_goal", "desired_goal"} <= set(keys)
+
 
 FIELD_NAMES = frozenset(field.name for field in dataclasses.fields(Hyperparameters))
 

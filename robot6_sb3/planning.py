@@ -25,7 +25,12 @@ from robot6_sb3.algorithms import ALGORITHMS
 from robot6_sb3.checkpoint import Checkpoint, load_checkpoint, metadata_of
 from robot6_sb3.discovery import Skipped, find_resume_checkpoint
 from robot6_sb3.errors import IncompatibleCheckpointError, UsageError
-from robot6_sb3.hyperparameters import FIELD_NAMES, Hyperparameters, entropy_coefficient
+from robot6_sb3.hyperparameters import (
+    FIELD_NAMES,
+    Hyperparameters,
+    entropy_coefficient,
+    is_goal_conditioned,
+)
 from robot6_sb3.layout import (
     DEFAULT_CHECKPOINTS_DIR,
     EPISODE,
@@ -47,11 +52,6 @@ def robot6_env_ids() -> list[str]:
         for env_id, spec in gym.registry.items()
         if str(spec.entry_point).startswith(robot6_envs.__name__)
     )
-
-
-def is_goal_conditioned(space: spaces.Space) -> bool:
-    """Whether observations are Gymnasium-Robotics style goal dicts (what HER needs)."""
-    return isinstance(space, spaces.Dict) and {"achieved_goal", "desired_goal"} <= set(space.keys())
 
 
 @dataclass(frozen=True)
@@ -126,12 +126,7 @@ class TrainingPlan:
         given = set(self.request.overrides) - {"net_arch"}  # checked equal to the saved one
         if not given:
             return {}
-        return self.hyperparameters.sb3_kwargs(
-            ALGORITHMS[self.algo],
-            spaces.flatdim(env.action_space),
-            is_goal_conditioned(env.observation_space),
-            only=given,
-        )
+        return self.hyperparameters.sb3_kwargs(self.algo, env, only=given)
 
 
 def choose_device(device: str) -> str:

@@ -267,21 +267,25 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
         put the files a resume continues in the checkpoint's state."""
         prepare_run_folders(self.save_path, self.log_path, self._resume)
         if self.replay_log:
-            self._rows_logged = lineage_size(self._lineage)
-            self._unlogged_rows = self._buffer_rows_before_start(buffer)
+            self._count_buffer_rows(buffer)
 
-    def _buffer_rows_before_start(self, buffer: Any) -> int:
-        """Rows the buffer holds that the log does not: those of a model trained before this
-        callback came (they go into the first save). A resumed buffer must match its log."""
+    def _count_buffer_rows(self, buffer: Any) -> None:
+        """Line the run's row count up with the buffer. A resumed buffer must match its log.
+        A new run's model may hold rows already (trained before this callback came): those
+        go into the first save, oldest first, as rows ``pos .. pos + buffer_size`` when the
+        buffer has wrapped (so that row ``n`` sits at buffer index ``n % buffer_size``)."""
+        size = buffer.buffer_size
         if self._resume is None:
-            return buffer.buffer_size if buffer.full else buffer.pos
-        if self._rows_logged % buffer.buffer_size != buffer.pos:
+            self._rows_logged = buffer.pos if buffer.full else 0
+            self._unlogged_rows = size if buffer.full else buffer.pos
+            return
+        self._rows_logged = lineage_size(self._lineage)
+        if self._rows_logged % size != buffer.pos:
             raise UnsupportedSetupError(
                 f"the replay buffer is at row {buffer.pos}, but the run's replay log holds "
                 f"{self._rows_logged} rows; was the buffer changed between load_resumable() "
                 "and learn()?"
             )
-        return 0
 
     # -- training ---------------------------------------------------------------------------
 

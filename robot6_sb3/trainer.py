@@ -30,7 +30,7 @@ from robot6_sb3.checkpoint import Checkpoint, apply_checkpoint, metadata_of
 from robot6_sb3.errors import CheckpointWriteError, UsageError
 from robot6_sb3.layout import DEFAULT_RUNS_DIR, RunPaths, create_run, remove_empty_run
 from robot6_sb3.model_config import build_model as build_from_description
-from robot6_sb3.planning import TrainingPlan, checkpoints_root, choose_device, is_goal_conditioned
+from robot6_sb3.planning import TrainingPlan, checkpoints_root, choose_device
 from robot6_sb3.resumable_callback import ResumableCheckpointCallback
 from robot6_sb3.resume import load_resumable
 from robot6_sb3.run_metadata import RunSettings
@@ -69,11 +69,9 @@ def make_env(
 
 def build_model(plan: TrainingPlan, env: VecEnv, device: str) -> OffPolicyAlgorithm:
     """A fresh model for a new run of ``plan``."""
-    algo = ALGORITHMS[plan.algo]
-    goal = is_goal_conditioned(env.observation_space)
     policy = "MultiInputPolicy" if isinstance(env.observation_space, spaces.Dict) else "MlpPolicy"
-    kwargs = plan.hyperparameters.sb3_kwargs(algo, spaces.flatdim(env.action_space), goal)
-    return algo(policy, env, seed=plan.seed, device=device, verbose=0, **kwargs)
+    kwargs = plan.hyperparameters.sb3_kwargs(plan.algo, env)
+    return ALGORITHMS[plan.algo](policy, env, seed=plan.seed, device=device, verbose=0, **kwargs)
 
 
 def model_from_checkpoint(checkpoint: Checkpoint, device: str = "cpu") -> OffPolicyAlgorithm:

@@ -322,3 +322,21 @@ def test_a_scripts_checkpoints_work_with_every_robot6_command(robot6, workdir: P
     assert load_checkpoint(workdir / latest)["episode"] == 14
     rows = (workdir / "runs" / "mine" / "training.csv").read_text().splitlines()
     assert [int(row.split(",")[0]) for row in rows[1:]] == list(range(14))
+
+
+def test_a_model_trained_before_the_callback_came_logs_its_buffer_oldest_first(
+    tmp_path: Path,
+) -> None:
+    model = _point_model(_point_env(), buffer_size=45, learning_starts=20)
+    model.learn(67)  # no callback yet: the buffer has wrapped, its oldest row is at index 22
+    model.learn(
+        13, callback=ResumableCheckpointCallback(tmp_path / "run"), reset_num_timesteps=False
+    )
+
+    resumed, _ = load_resumable(tmp_path / "run" / "latest.pth", _point_env())
+
+    for name in ("observations", "next_observations", "actions", "rewards", "dones", "timeouts"):
+        assert np.array_equal(
+            getattr(model.replay_buffer, name), getattr(resumed.replay_buffer, name)
+        ), name
+    assert (resumed.replay_buffer.pos, resumed.replay_buffer.full) == (80 % 45, True)

@@ -17,7 +17,16 @@ EXAMPLE = ROOT / "examples" / "resumable_sac.py"
 
 def _run_example(folder: Path, steps: int) -> str:
     result = subprocess.run(
-        [sys.executable, str(EXAMPLE), "--steps", str(steps), "--folder", str(folder), "--net-arch", "16"],
+        [
+            sys.executable,
+            str(EXAMPLE),
+            "--steps",
+            str(steps),
+            "--folder",
+            str(folder),
+            "--net-arch",
+            "16",
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -46,4 +55,6 @@ def test_the_readme_shows_the_example_as_it_is() -> None:
     readme = (ROOT / "README.md").read_text()
     code = EXAMPLE.read_text()
     body = code[code.index("from __future__") :]
-    assert body in readme, "README's 'Use it in your own SB3 script' must show examples/resumable_sac.py"
+    assert body in readme, (
+        "README's 'Use it in your own SB3 script' must show examples/resumable_sac.py"
+    )
