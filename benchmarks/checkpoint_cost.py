@@ -99,7 +99,7 @@ def disk_per_100k(model: OffPolicyAlgorithm, transitions: int) -> tuple[float, i
     writes it; and the number of files."""
     rows = rows_since(model.replay_buffer, EPISODE_STEPS, EPISODE_STEPS)
     with tempfile.TemporaryDirectory() as folder:
-        log = ReplayLog(Path(folder), "run")
+        log = ReplayLog(Path(folder), "run", "benchmark")
         for start in range(0, transitions, EPISODE_STEPS):
             log.append(start, rows)
         files = list(log.directory.iterdir())

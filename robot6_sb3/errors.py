@@ -1,5 +1,9 @@
 """The project's own exceptions; the CLI turns them into a message and an exit code."""
 
+from __future__ import annotations
+
+from pathlib import Path
+
 
 class Robot6Error(Exception):
     """Base class of every error the project raises on purpose."""
@@ -13,9 +17,9 @@ class CheckpointError(UsageError):
     """A checkpoint file that cannot be used: unreadable, not a checkpoint, or invalid."""
 
 
-class MissingReplayError(CheckpointError):
-    """A checkpoint whose replay history is not on disk; resuming without the buffer (not
-    exact) is the way out."""
+class ReplayHistoryError(CheckpointError):
+    """The replay rows a checkpoint needs are missing, damaged or another run's; resuming
+    without the buffer (not exact) is the way out."""
 
 
 class IncompatibleCheckpointError(UsageError):
@@ -27,7 +31,25 @@ class RunLockedError(UsageError):
 
 
 class CheckpointWriteError(Robot6Error):
-    """Saving failed (disk full, read-only folder, permission denied): exit 1."""
+    """Saving failed (disk full, read-only folder, permission denied): exit 1.
+
+    :param checkpoint: the run's last complete ``latest.pth``, where the caller knows it
+    """
+
+    def __init__(self, message: str, checkpoint: Path | None = None) -> None:
+        super().__init__(message)
+        self.checkpoint = checkpoint
+
+
+class TrainingDivergedError(Robot6Error):
+    """Training produced NaN or infinite weights; nothing non-finite was saved: exit 3.
+
+    :param checkpoint: the run's last finite ``latest.pth`` (``None`` when nothing was saved)
+    """
+
+    def __init__(self, message: str, checkpoint: Path | None = None) -> None:
+        super().__init__(message)
+        self.checkpoint = checkpoint
 
 
 class UnsupportedSetupError(UsageError):

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from robot6_sb3.checkpoint import Checkpoint, metadata_of
-from robot6_sb3.layout import ENV_STATE, REPLAY, RNG_STATE, TRAINING_STATE
-from robot6_sb3.replay_log import missing_transitions
+from robot6_sb3.layout import ENV_STATE, REPLAY, REPLAY_DIR_NAME, RNG_STATE, TRAINING_STATE
+from robot6_sb3.replay_log import replay_problem
 
 
 @dataclass(frozen=True)
@@ -24,8 +24,13 @@ class Exactness:
 
 def replay_root(checkpoint: Checkpoint, path: Path) -> Path:
     """The folder holding the run folders a checkpoint's replay lineage names: the parent of
-    its run folder, or the file's own folder for a file copied out of its run."""
+    the file's folder (a file in a run folder, its own or another's), or the file's folder
+    (a file copied out of its run, beside copies of the run folders it needs)."""
     folder = Path(path).resolve().parent
+    lineage = (checkpoint.get(REPLAY) or {}).get("lineage") or []
+    for root in (folder.parent, folder):
+        if lineage and (root / str(lineage[0]["run"]) / REPLAY_DIR_NAME).is_dir():
+            return root
     return folder.parent if folder.name == metadata_of(checkpoint).run_name else folder
 
 
@@ -43,9 +48,9 @@ def exactness(checkpoint: Checkpoint, path: Path) -> Exactness:
         return Exactness(False, f"lacks {', '.join(missing)}")
     buffer_size = int(metadata.model_kwargs.get("buffer_size", 1_000_000))
     rows = max(buffer_size // metadata.n_envs, 1)
-    gap = missing_transitions(replay_root(checkpoint, path), checkpoint[REPLAY]["lineage"], rows)
-    if gap:
-        return Exactness(False, gap)
+    problem = replay_problem(replay_root(checkpoint, path), checkpoint[REPLAY]["lineage"], rows)
+    if problem:
+        return Exactness(False, problem.split("; ")[0])
     return Exactness(
         True, "networks, optimizers, counters, RNG, env state and replay log are all there"
     )

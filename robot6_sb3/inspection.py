@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from robot6_sb3.checkpoint import load_checkpoint
+from robot6_sb3.checkpoint import load_checkpoint, metadata_of
 from robot6_sb3.exactness import exactness
 from robot6_sb3.layout import (
     BEST_REWARD,
@@ -23,6 +23,7 @@ from robot6_sb3.layout import (
     WALL_TIME,
 )
 from robot6_sb3.replay_log import lineage_size
+from robot6_sb3.resume_point import foreign_to_folder
 
 METADATA_FIELDS = (
     "format_version",
@@ -80,6 +81,8 @@ class CheckpointSummary:
     """Why (or why not)."""
     replay_transitions: int | None
     """Transitions the checkpoint's replay lineage covers (``None`` without a buffer)."""
+    foreign: str | None = None
+    """Why the file is not its folder's own (copied from another run), or ``None``."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -129,5 +132,6 @@ def inspect_checkpoint(path: Path) -> CheckpointSummary:
         ],
         exact=verdict.exact,
         exact_reason=verdict.reason,
+        foreign=foreign_to_folder(path, metadata_of(checkpoint)),
         replay_transitions=None if replay is None else lineage_size(replay["lineage"]),
     )

@@ -8,6 +8,7 @@ This module is the single place that spells these names; every other module impo
     checkpoints/<run>/best.pth          rewritten when an episode beats best_reward
     checkpoints/<run>/ckpt_ep_N.pth     every ``save_every`` completed episodes
     checkpoints/<run>/replay/           append-only transition log (exact resume)
+    checkpoints/<run>/run.json          the run's name and id (runs/<run>/ has one too)
     runs/<run>/events.out.tfevents.*    TensorBoard
     runs/<run>/training.csv             one row per episode
 """
@@ -25,6 +26,8 @@ PERIODIC_PREFIX = "ckpt_ep_"
 PERIODIC_RE = re.compile(r"^ckpt_ep_(\d+)\.pth$")
 REPLAY_DIR_NAME = "replay"
 LOCK_NAME = ".lock"
+RUN_FILE_NAME = "run.json"
+"""In a run's checkpoint and log folders: which run (name and random id) they belong to."""
 CSV_NAME = "training.csv"
 
 DEFAULT_CHECKPOINTS_DIR = Path("checkpoints")

@@ -12,7 +12,6 @@ Captures are deep copies on the CPU, so training on cannot change a checkpoint b
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from typing import Any
 
@@ -207,7 +206,36 @@ def apply_noise(noise: ActionNoise | None, state: list[list[float]] | None) -> N
         item.noise_prev = np.array(previous, dtype=item.noise_prev.dtype)
 
 
-def entropy_coefficient(views: dict[str, Any]) -> float | None:
-    """The entropy coefficient ``exp(log_alpha)``, or ``None`` for TD3/DDPG."""
-    log_alpha = views[LOG_ALPHA]
-    return math.exp(float(log_alpha.reshape(-1)[0])) if log_alpha.numel() else None
+def actor_is_finite(model: OffPolicyAlgorithm) -> bool:
+    """Whether the actor's weights are all finite: a cheap check (one sum per tensor) that
+    runs before every action, since a NaN weight makes the next action NaN."""
+    with torch.no_grad():
+        total = sum(parameter.sum() for parameter in model.actor.parameters())
+    return bool(torch.isfinite(total))
+
+
+def non_finite_parts(networks: dict[str, Any]) -> list[str]:
+    """The parts of :func:`capture_networks` output holding a NaN or infinite value: the
+    policy's modules (``actor``, ``critic``, ``critic_target``...), optimizers and tensors."""
+
+    def finite(tensor: torch.Tensor) -> bool:
+        return not tensor.is_floating_point() or bool(torch.isfinite(tensor).all())
+
+    found = []
+    for name, state in networks[STATE_DICTS].items():
+        if name == "policy":
+            found += sorted({key.split(".")[0] for key, t in state.items() if not finite(t)})
+        elif not all(finite(tensor) for tensor in _tensors(state)):
+            found.append(name)
+    found += [name for name, tensor in networks[TENSORS].items() if not finite(tensor)]
+    return found
+
+
+def _tensors(value: Any) -> list[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, dict):
+        return [t for item in value.values() for t in _tensors(item)]
+    if isinstance(value, (list, tuple)):
+        return [t for item in value for t in _tensors(item)]
+    return []

@@ -35,9 +35,8 @@ from robot6_sb3.layout import (
     DEFAULT_CHECKPOINTS_DIR,
     EPISODE,
     GLOBAL_STEP,
-    LATEST_NAME,
-    run_time,
 )
+from robot6_sb3.resume_point import continues_run, fork_root
 
 DEVICES = ("auto", "cpu", "cuda")
 VEC_ENV_KINDS = ("dummy", "subproc")
@@ -299,6 +298,13 @@ def _resume_plan(request: TrainRequest, source: Path, checkpoint: Checkpoint) ->
         for name in sorted(request.overrides)
         if getattr(saved, name) != getattr(hyperparameters, name)
     ]
+    saved_settings = metadata.settings
+    for option, asked, kept in (
+        ("--save-every", request.save_every, saved_settings.save_every),
+        ("--keep-last", request.keep_last, saved_settings.keep_last),
+    ):
+        if asked is not None and asked != kept:
+            notices.append(f"{option} changed from {kept} to {asked} for this run")
     if request.seed is not None and request.seed != metadata.seed:
         notices.append(
             f"--seed {request.seed} ignored: a resumed run continues the saved random state"
@@ -314,7 +320,7 @@ def _resume_plan(request: TrainRequest, source: Path, checkpoint: Checkpoint) ->
             "--no-buffer: the checkpoint's replay history is not loaded; training continues "
             "with an empty buffer and is no longer an exact continuation of the original run"
         )
-    continues = source.name == LATEST_NAME and source.resolve().parent.name == metadata.run_name
+    continues = continues_run(source, metadata)
     return TrainingPlan(
         request=request,
         algo=metadata.algo,
@@ -346,16 +352,13 @@ def _arch(arch: Any) -> str | None:
 
 
 def checkpoints_root(plan: TrainingPlan) -> Path:
-    """Where the run lives: a resumed or forked run sits beside the run folder its checkpoint
-    came from, so its replay lineage can name its parent run by folder name. A checkpoint
-    file outside any run folder (copied on its own) forks into ``--checkpoints-dir``."""
-    if plan.source is not None and _in_run_folder(plan.source, plan.checkpoint):
-        return plan.source.resolve().parent.parent
+    """Where the run lives: a continued run in its own folder's parent, a fork beside the run
+    folder its checkpoint is in (so its lineage names its parent by folder), and a new run,
+    or a fork of a file outside any run folder, in ``--checkpoints-dir``."""
+    if plan.source is not None:
+        if plan.continues_run:
+            return plan.source.resolve().parent.parent
+        root = fork_root(plan.source)
+        if root is not None:
+            return root
     return Path(plan.request.checkpoints_dir).resolve()
-
-
-def _in_run_folder(path: Path, checkpoint: Checkpoint | None) -> bool:
-    folder = path.resolve().parent.name
-    if checkpoint is not None:
-        return folder == metadata_of(checkpoint).run_name
-    return run_time(folder) is not None

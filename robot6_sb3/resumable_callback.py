@@ -35,25 +35,27 @@ from robot6_sb3.env_state import (
 )
 from robot6_sb3.episode_logs import CsvLog, TensorBoardLog
 from robot6_sb3.episodes import EpisodeEndCallback, EpisodeRecord
-from robot6_sb3.errors import UnsupportedSetupError
+from robot6_sb3.errors import TrainingDivergedError, UnsupportedSetupError
 from robot6_sb3.layout import (
     BEST_NAME,
     CSV_NAME,
     ENV_STATE,
     LATEST_NAME,
     LOCK_NAME,
+    MODEL,
     REPLAY,
     REPLAY_DIR_NAME,
     RNG_STATE,
     periodic_name,
 )
 from robot6_sb3.model_config import describe_model
-from robot6_sb3.model_state import apply_noise
+from robot6_sb3.model_state import actor_is_finite, apply_noise, non_finite_parts
 from robot6_sb3.pruning import keep_last_periodic
 from robot6_sb3.replay_log import ReplayLog, extend_lineage, lineage_size
 from robot6_sb3.replay_rows import Rows, check_loggable, rows_since
 from robot6_sb3.resume_point import ResumePoint, new_run_id, prepare_run_folders
 from robot6_sb3.rng import capture_rng, restore_rng
+from robot6_sb3.run_identity import RunIdentity
 from robot6_sb3.run_lock import RunLock
 from robot6_sb3.run_metadata import RunMetadata, RunSettings
 
@@ -120,6 +122,8 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
         self.best_reward = -math.inf
         self.last_saved_step: int | None = None
         """``global_step`` of the newest save in this session (``None`` before the first)."""
+        self.last_saved_episode: int | None = None
+        """Episodes the newest save of this session holds (``None`` before the first)."""
         self.metadata: RunMetadata | None = None
         self._resume: ResumePoint | None = None
         self._restore_randomness: dict[str, Any] | None = None
@@ -265,7 +269,8 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
     def _prepare(self, buffer: Any) -> None:
         """What only the first ``learn`` of the run does: check the folder is this run's, and
         put the files a resume continues in the checkpoint's state."""
-        prepare_run_folders(self.save_path, self.log_path, self._resume)
+        identity = RunIdentity(self.run_name, self._run_id)
+        prepare_run_folders(self.save_path, self.log_path, identity, self._resume)
         if self.replay_log:
             self._count_buffer_rows(buffer)
 
@@ -296,6 +301,8 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
             if state.get(RNG_STATE) is not None:
                 restore_rng(self.model.action_space, state[RNG_STATE])
             apply_noise(self.model.action_noise, state.get("action_noise"))
+        if not actor_is_finite(self.model):
+            self._diverged(["actor"])
         super()._on_rollout_start()
 
     def _on_episodes_complete(self, records: list[EpisodeRecord]) -> None:
@@ -322,11 +329,27 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
         }
         progress = Progress(episode, int(self.num_timesteps), self.best_reward, wall_time)
         checkpoint = build_checkpoint(self.model, progress, self.metadata, exact_state)
+        diverged = non_finite_parts(checkpoint[MODEL])
+        if diverged:
+            self._diverged(diverged)
         assert self._tensorboard is not None
         self._tensorboard.write_episodes(records)
         rows = [record.csv_row() for record in records]
         self._writer.submit(functools.partial(self._write, rows, replay, checkpoint, targets))
         self.last_saved_step = int(self.num_timesteps)
+        self.last_saved_episode = episode
+
+    def _diverged(self, parts: list[str]) -> None:
+        """Stop: the weights went non-finite. Every earlier save is finished and kept; the
+        episodes since the last one are not saved."""
+        self._pending.clear()
+        self.close()
+        latest = self.save_path / LATEST_NAME
+        raise TrainingDivergedError(
+            f"training diverged at global_step {self.num_timesteps}: NaN or infinite values "
+            f"in {', '.join(parts)}",
+            checkpoint=latest if latest.exists() else None,
+        )
 
     def _new_replay_rows(self) -> tuple[int, Rows] | None:
         """Copy the rows added since the last save and extend the lineage over them."""
@@ -344,7 +367,9 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
         # any resume: each one reads only the newest buffer_size rows of its lineage.
         kept = min(new, buffer.buffer_size)
         rows = rows_since(buffer, count, kept)
-        self._lineage = extend_lineage(self._lineage, self.run_name, count - kept, count)
+        self._lineage = extend_lineage(
+            self._lineage, self.run_name, self._run_id, count - kept, count
+        )
         self._rows_logged = count
         return count - kept, rows
 
@@ -361,7 +386,7 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
         if csv_rows:
             self._csv.append(csv_rows)
         if replay is not None:
-            ReplayLog(self.save_path.parent, self.run_name).append(*replay)
+            ReplayLog(self.save_path.parent, self.run_name, self._run_id).append(*replay)
         latest = self.save_path / LATEST_NAME
         save_checkpoint(checkpoint, latest)
         for name in targets:

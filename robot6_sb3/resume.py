@@ -14,12 +14,13 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 from robot6_sb3.algorithms import algo_class
 from robot6_sb3.checkpoint import apply_checkpoint, load_checkpoint
 from robot6_sb3.env_state import check_same_env, restore_env_state
-from robot6_sb3.errors import CheckpointError, MissingReplayError
-from robot6_sb3.layout import ENV_STATE, LATEST_NAME, REPLAY, RUN_TIME_FORMAT
+from robot6_sb3.errors import CheckpointError, ReplayHistoryError
+from robot6_sb3.exactness import replay_root
+from robot6_sb3.layout import ENV_STATE, REPLAY, RUN_TIME_FORMAT
 from robot6_sb3.model_config import build_model
-from robot6_sb3.replay_log import load_buffer, missing_transitions
+from robot6_sb3.replay_log import load_buffer, replay_problem
 from robot6_sb3.resumable_callback import ResumableCheckpointCallback
-from robot6_sb3.resume_point import ResumePoint
+from robot6_sb3.resume_point import ResumePoint, continues_run, fork_root
 from robot6_sb3.run_metadata import RunMetadata
 
 SAVED = "saved"
@@ -81,25 +82,18 @@ def load_resumable(
     venv = env if isinstance(env, VecEnv) else DummyVecEnv([lambda: env])
     check_same_env(_saved_env(metadata), venv)
     use_replay = metadata.settings.replay_log if replay_log == SAVED else bool(replay_log)
-    folder = path.resolve().parent
-    continues = path.name == LATEST_NAME and folder.name == metadata.run_name
+    continues = continues_run(path, metadata)
     if continues and save_path is not None and Path(save_path).resolve() != path.parent.resolve():
         raise CheckpointError(
             f"{path} continues its own run in {path.parent}; save_path is only for forks "
             "(resume another file, e.g. a ckpt_ep_N.pth, to fork)"
         )
     replay = checkpoint.get(REPLAY)
-    root = folder.parent if folder.name == metadata.run_name else folder
+    root = replay_root(checkpoint, path)
     if use_replay and replay is not None:
-        missing = missing_transitions(
-            root, replay["lineage"], _buffer_size(metadata, overrides, venv)
-        )
-        if missing:
-            raise MissingReplayError(
-                f"{path}: {missing}. Copy the whole run folder (with its replay/ folder and those "
-                "of its parents), or resume without the replay buffer (replay_log=False; the "
-                "run then continues with an empty buffer, not exactly)"
-            )
+        problem = replay_problem(root, replay["lineage"], _buffer_size(metadata, overrides, venv))
+        if problem:
+            raise ReplayHistoryError(f"{path}: {problem}")
     model = build_model(
         algo_class(metadata.algo),
         {"policy": metadata.policy, "kwargs": metadata.model_kwargs},
@@ -115,7 +109,12 @@ def load_resumable(
     else:
         model._last_obs = venv.reset()
     resume = ResumePoint(checkpoint, path, continues, use_replay=use_replay and replay is not None)
-    run_folder = folder if continues else Path(save_path or _fork_folder(root, metadata.algo))
+    if continues:
+        run_folder = path.resolve().parent
+    else:
+        run_folder = Path(
+            save_path or _fork_folder(fork_root(path) or path.resolve().parent, metadata.algo)
+        )
     callback = ResumableCheckpointCallback(
         run_folder,
         _log_path(log_path, resume, run_folder),

@@ -22,6 +22,7 @@ from robot6_sb3.layout import (
     CSV_NAME,
     EPISODE,
     GLOBAL_STEP,
+    LATEST_NAME,
     METADATA,
     REPLAY,
     RNG_STATE,
@@ -29,8 +30,44 @@ from robot6_sb3.layout import (
     WALL_TIME,
 )
 from robot6_sb3.replay_log import ReplayLog, lineage_size
+from robot6_sb3.run_identity import (
+    RunIdentity,
+    belongs_to,
+    is_run_folder,
+    read_identity,
+    write_identity,
+)
 from robot6_sb3.run_metadata import RunMetadata
 from robot6_sb3.training_csv import write_rows_before
+
+
+def continues_run(path: Path, metadata: RunMetadata) -> bool:
+    """Whether resuming ``path`` continues its run in place: it is a ``latest.pth`` in the
+    folder of its own run. Any other file forks."""
+    identity = RunIdentity(metadata.run_name, metadata.run_id)
+    return Path(path).name == LATEST_NAME and belongs_to(Path(path).resolve().parent, identity)
+
+
+def foreign_to_folder(path: Path, metadata: RunMetadata) -> str | None:
+    """Why ``path`` is not its folder's own file (copied from another run), or ``None``."""
+    folder = Path(path).resolve().parent
+    if not is_run_folder(folder) or belongs_to(
+        folder, RunIdentity(metadata.run_name, metadata.run_id)
+    ):
+        return None
+    owner = read_identity(folder)
+    here = f"this folder's run {owner.run_name}" if owner else f"the run of folder {folder.name}"
+    return (
+        f"copied from run {metadata.run_name} (id {metadata.run_id}), not {here}: resuming it "
+        "forks and leaves this folder as it is"
+    )
+
+
+def fork_root(path: Path) -> Path | None:
+    """Where a fork of ``path`` goes: beside the run folder the file is in (never inside
+    it), or ``None`` for a file outside any run folder."""
+    folder = Path(path).resolve().parent
+    return folder.parent if is_run_folder(folder) else None
 
 
 def new_run_id() -> str:
@@ -108,12 +145,19 @@ class ResumePoint:
         return folder if folder.is_dir() else None
 
 
-def prepare_run_folders(save_path: Path, log_path: Path, resume: ResumePoint | None) -> None:
-    """Make the run's folders ready before its first save (the caller holds the run's lock).
+def prepare_run_folders(
+    save_path: Path, log_path: Path, identity: RunIdentity, resume: ResumePoint | None
+) -> None:
+    """Make the run's folders ready before its first save (the caller holds the run's lock):
+    check they are this run's (or new), mark them as this run's, and put the files a resume
+    continues back in the checkpoint's state.
 
-    :raises UsageError: when a new run or a fork would write into another run's folder
+    :raises UsageError: when the run would write into another run's folder
     """
-    if resume is None or not resume.continues:
+    continuing = resume is not None and resume.continues
+    for folder in dict.fromkeys((save_path, log_path)):
+        _check_owner(folder, identity, continuing)
+    if not continuing:
         existing = checkpoint_files(save_path) if save_path.is_dir() else []
         if existing:
             raise UsageError(
@@ -125,16 +169,33 @@ def prepare_run_folders(save_path: Path, log_path: Path, resume: ResumePoint | N
             raise UsageError(
                 f"{csv} already holds another run's episodes; give the new run its own log folder"
             )
-    save_path.mkdir(parents=True, exist_ok=True)
-    log_path.mkdir(parents=True, exist_ok=True)
+    for folder in dict.fromkeys((save_path, log_path)):
+        folder.mkdir(parents=True, exist_ok=True)
+        if read_identity(folder) is None:
+            write_identity(folder, identity)
     if resume is None:
         return
     csv = log_path / CSV_NAME
-    if resume.continues:
+    if continuing:
         write_rows_before(csv, csv, resume.episode)
         if resume.use_replay:
-            ReplayLog(save_path.parent, save_path.name).drop_after(lineage_size(resume.lineage))
+            log = ReplayLog(save_path.parent, save_path.name, identity.run_id)
+            log.drop_after(lineage_size(resume.lineage))
     else:
         parent_logs = resume.log_dir()
         if parent_logs is not None:
             write_rows_before(parent_logs / CSV_NAME, csv, resume.episode)
+
+
+def _check_owner(folder: Path, identity: RunIdentity, continuing: bool) -> None:
+    found = read_identity(folder)
+    if found is not None and found != identity:
+        raise UsageError(
+            f"{folder} belongs to run {found.run_name} (id {found.run_id}), not to run "
+            f"{identity.run_name} (id {identity.run_id}); it is left as it is. "
+            + (
+                "Resume a checkpoint of the folder's own run, or give this one other folders"
+                if continuing
+                else "Give the new run its own folders"
+            )
+        )

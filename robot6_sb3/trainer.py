@@ -27,9 +27,10 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from robot6_sb3.algorithms import ALGORITHMS, algo_class
 from robot6_sb3.checkpoint import Checkpoint, apply_checkpoint, metadata_of
-from robot6_sb3.errors import CheckpointWriteError, UsageError
+from robot6_sb3.errors import CheckpointWriteError, TrainingDivergedError, UsageError
 from robot6_sb3.layout import DEFAULT_RUNS_DIR, RunPaths, create_run, remove_empty_run
 from robot6_sb3.model_config import build_model as build_from_description
+from robot6_sb3.model_state import capture_networks, non_finite_parts
 from robot6_sb3.planning import TrainingPlan, checkpoints_root, choose_device
 from robot6_sb3.resumable_callback import ResumableCheckpointCallback
 from robot6_sb3.resume import load_resumable
@@ -180,21 +181,29 @@ def run_training(
         # No SB3 output of its own: the callback writes TensorBoard into the run's log folder.
         model.set_logger(Logger(folder=str(paths.log_dir), output_formats=[]))
         stopper = StopTrainingOnRequest(should_stop)
-        model.learn(
-            total_timesteps=_total_timesteps(plan, env.num_envs),
-            callback=CallbackList([stopper, saver, *(callbacks or [])]),
-            log_interval=1,
-            reset_num_timesteps=plan.source is None,
-            progress_bar=progress_bar,
-        )
+        try:
+            model.learn(
+                total_timesteps=_total_timesteps(plan, env.num_envs),
+                callback=CallbackList([stopper, saver, *(callbacks or [])]),
+                log_interval=1,
+                reset_num_timesteps=plan.source is None,
+                progress_bar=progress_bar,
+            )
+        except (ValueError, RuntimeError) as exc:
+            _raise_if_diverged(model, paths, exc)
+            raise
     except BaseException as exc:
         if paths is not None and not plan.continues_run:
             remove_empty_run(paths, new_roots)  # bad input writes nothing, not even folders
+        latest = paths.latest if paths is not None and paths.latest.exists() else None
         if isinstance(exc, OSError):
             # Files the run writes through other libraries (TensorBoard, folders, the lock).
             raise CheckpointWriteError(
-                f"could not write {exc.filename or 'the run files'}: {exc.strerror or exc}"
+                f"could not write {exc.filename or 'the run files'}: {exc.strerror or exc}",
+                checkpoint=latest,
             ) from exc
+        if isinstance(exc, CheckpointWriteError) and exc.checkpoint is None:
+            exc.checkpoint = latest
         raise
     finally:
         if saver is not None:
@@ -208,3 +217,15 @@ def run_training(
         stopped_early=stopper.stopped,
         model=model,
     )
+
+
+def _raise_if_diverged(model: OffPolicyAlgorithm, paths: RunPaths, error: Exception) -> None:
+    """An error from inside SB3's update (PyTorch refusing a NaN distribution parameter, say)
+    is divergence when the weights are no longer finite: say so, not the symptom."""
+    parts = non_finite_parts(capture_networks(model))
+    if parts:
+        raise TrainingDivergedError(
+            f"training diverged at global_step {model.num_timesteps}: NaN or infinite values "
+            f"in {', '.join(parts)}",
+            checkpoint=paths.latest if paths.latest.exists() else None,
+        ) from error

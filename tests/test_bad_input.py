@@ -1,87 +1,176 @@
-"""Bad input: a clear one-paragraph message on stderr, exit 2, no traceback, nothing written."""
+"""Bad input, on every command: a clear one-paragraph message on stderr, exit 2, no traceback,
+and nothing created or changed."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 import torch
+from typer.testing import CliRunner
 
+from robot6_sb3.cli import app
 from tests.helpers import TINY, load, only_run, tree_bytes
 
+LATEST = "{latest}"
+"""Stands for the project's one run's latest.pth."""
 
-def _assert_refused(result, *phrases: str) -> None:
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with one finished two-episode run and a few hostile files beside it."""
+    root = tmp_path_factory.mktemp("project")
+    result = CliRunner().invoke(
+        app,
+        ["train", "--episodes", "2", *TINY, "--checkpoints-dir", str(root / "checkpoints"),
+         "--runs-dir", str(root / "runs")],
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    latest = only_run(root / "checkpoints") / "latest.pth"
+    (root / "empty.pth").write_bytes(b"")
+    (root / "text.pth").write_text("episode,global_step\n0,50\n")
+    (root / "a-file").write_text("not a folder")
+    (root / "a-folder.pth").mkdir()
+    shutil.copy(latest, root / "lone.pth")
+    for name, kwargs in (("joints", {"control": "joints"}), ("sparse", {"reward_type": "sparse"})):
+        checkpoint = load(latest)
+        checkpoint["metadata"]["env_kwargs"] = kwargs
+        torch.save(checkpoint, root / "checkpoints" / f"{name}.pth")  # beside the run: replay found
+    return root
+
+
+BAD_INPUTS = {
+    "episodes-0": (["train", "--episodes", "0"], "--episodes must be at least 1, got 0"),
+    "save-every-0": (["train", "--save-every", "0"], "--save-every must be at least 1"),
+    "keep-last-0": (["train", "--keep-last", "0"], "--keep-last must be at least 1"),
+    "threads-0": (["train", "--threads", "0"], "--threads must be at least 1"),
+    "n-envs-0": (["train", "--n-envs", "0"], "--n-envs must be at least 1"),
+    "seed-negative": (["train", "--seed", "-1"], "--seed must be between 0 and 4294967295"),
+    "seed-2**32": (["train", "--seed", "4294967296"], "--seed must be between 0 and 4294967295"),
+    "tau-1.5": (["train", "--tau", "1.5"], "--tau must be at most 1, got 1.5"),
+    "gamma-1.5": (["train", "--gamma", "1.5"], "--gamma must be at most 1, got 1.5"),
+    "gamma-0": (["train", "--gamma", "0"], "--gamma must be a positive number"),
+    "learning-rate-nan": (
+        ["train", "--learning-rate", "nan"],
+        "--learning-rate must be a positive",
+    ),
+    "batch-size-0": (["train", "--batch-size", "0"], "--batch-size must be at least 1"),
+    "learning-starts-negative": (
+        ["train", "--learning-starts", "-1"],
+        "--learning-starts must be >= 0",
+    ),
+    "ent-coef-word": (["train", "--ent-coef", "high"], "--ent-coef: ent_coef takes auto"),
+    "action-noise-negative": (
+        ["train", "--action-noise", "-1"],
+        "--action-noise must be a number >= 0",
+    ),
+    "her-goals-negative": (["train", "--her-goals", "-1"], "--her-goals must be >= 0"),
+    "net-arch-word": (
+        ["train", "--net-arch", "big"],
+        "--net-arch takes comma-separated layer sizes",
+    ),
+    "net-arch-0": (["train", "--net-arch", "0"], "--net-arch needs positive layer sizes"),
+    "unknown-algo": (
+        ["train", "--algo", "ppo"],
+        "unknown --algo 'ppo'; choose one of: sac, tqc, td3",
+    ),
+    "unknown-env": (["train", "--env", "Nope-v9"], "unknown --env 'Nope-v9'"),
+    "unknown-vec-env": (["train", "--vec-env", "threads"], "--vec-env must be dummy or subproc"),
+    "unknown-device": (["train", "--device", "tpu"], "--device must be one of auto, cpu, cuda"),
+    "her-warm-up": (
+        ["train", "--env", "Robot6ReachGoal-v0", "--learning-starts", "30"],
+        "--learning-starts 30 is too short for HER",
+    ),
+    "checkpoints-dir-is-a-file": (["train", "--checkpoints-dir", "a-file"], "is a file"),
+    "runs-dir-is-a-file": (["train", "--runs-dir", "a-file"], "is a file"),
+    "resume-missing": (["train", "--resume-ckpt", "missing.pth"], "missing.pth does not exist"),
+    "resume-empty": (["train", "--resume-ckpt", "empty.pth"], "is empty (0 bytes)"),
+    "resume-text": (["train", "--resume-ckpt", "text.pth"], "is a text file, not a checkpoint"),
+    "resume-folder": (["train", "--resume-ckpt", "a-folder.pth"], "is not a file"),
+    "resume-other-algo": (["train", "--resume", "--algo", "tqc"], "algo: checkpoint has sac"),
+    "resume-other-net": (
+        ["train", "--resume", "--net-arch", "64,64"],
+        "net_arch: checkpoint has 32,32",
+    ),
+    "resume-other-n-envs": (["train", "--resume", "--n-envs", "2"], "n_envs: checkpoint has 1"),
+    "resume-env-kwargs-other-dims": (
+        ["train", "--resume-ckpt", "checkpoints/joints.pth", "--episodes", "3"],
+        "act_dim: checkpoint was made for 3, this env has 6",
+    ),
+    "resume-env-kwargs-other-state": (
+        ["train", "--resume-ckpt", "checkpoints/sparse.pth", "--episodes", "3"],
+        "refused the checkpoint's env state",
+    ),
+    "resume-lone-copy": (
+        ["train", "--resume-ckpt", "lone.pth", "--episodes", "3"],
+        "lacks rows 0..100",
+    ),
+    "eval-episodes-0": (["eval", LATEST, "--episodes", "0"], "--episodes must be at least 1"),
+    "eval-video-suffix": (
+        ["eval", LATEST, "--video", "arm.avi"],
+        "--video arm.avi must end with .gif",
+    ),
+    "eval-video-episodes-0": (
+        ["eval", LATEST, "--video", "arm.gif", "--video-episodes", "0"],
+        "--video-episodes must be at least 1",
+    ),
+    "eval-missing": (["eval", "missing.pth"], "missing.pth does not exist"),
+    "eval-device": (["eval", LATEST, "--device", "tpu"], "--device must be one of"),
+    "export-missing": (["export", "missing.pth", "out.zip"], "missing.pth does not exist"),
+    "export-suffix": (["export", LATEST, "out.txt"], "must end with .zip"),
+    "export-no-folder": (["export", LATEST, "nowhere/out.zip"], "nowhere does not exist"),
+    "inspect-missing": (["inspect", "missing.pth"], "missing.pth does not exist"),
+    "inspect-text": (["inspect", "text.pth"], "is a text file"),
+    "compare-smooth-0": (["compare", "--smooth", "0"], "--smooth must be at least 1"),
+    "compare-plot-size": (["compare", "--plot-size", "big"], "--plot-size"),
+    "compare-plot-suffix": (["compare", "--plot", "curves.jpg"], "must end with .png"),
+    "compare-unknown-run": (["compare", "sac_19990101-000000"], "sac_19990101-000000"),
+    "prune-keep-0": (["prune", "--keep-runs", "0"], "--keep-runs must be at least 1"),
+    "list-dir-is-a-file": (["list-checkpoints", "--checkpoints-dir", "a-file"], "is a file"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_INPUTS))
+def test_bad_input_exits_2_changes_nothing_and_says_what_is_wrong(
+    name: str, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workdir = tmp_path / "project"
+    shutil.copytree(project, workdir)
+    monkeypatch.chdir(workdir)
+    args, phrase = BAD_INPUTS[name]
+    latest = str(only_run(workdir / "checkpoints") / "latest.pth")
+    args = [latest if arg == LATEST else arg for arg in args]
+    before = tree_bytes(workdir)
+
+    # The bad value comes last, so that it wins over TINY's own.
+    command = ["train", *TINY, *args[1:]] if args[0] == "train" else args
+    result = CliRunner().invoke(app, command)
+
+    output = result.stdout + result.stderr
+    assert result.exit_code == 2, output
+    assert ("Traceback" not in output and result.exception is None) or isinstance(
+        result.exception, SystemExit
+    ), output
+    assert phrase in " ".join(output.split()), output
+    assert tree_bytes(workdir) == before, "nothing created or changed"
+
+
+def test_a_message_is_one_paragraph_on_stderr(robot6, workdir: Path) -> None:
+    result = robot6("train", *TINY, "--episodes", "0")
+
     assert result.stderr.startswith("error: ")
-    assert result.stderr.strip().count("\n") == 0, "one paragraph"
-    for phrase in phrases:
-        assert phrase in result.stderr
+    assert result.stderr.strip().count("\n") == 0
 
 
-@pytest.mark.parametrize(
-    ("args", "phrases"),
-    [
-        (["--episodes", "0"], ["--episodes must be at least 1, got 0"]),
-        (["--save-every", "0"], ["--save-every must be at least 1, got 0"]),
-        (["--env", "Nope-v9"], ["unknown --env 'Nope-v9'", "Robot6Reach-v0"]),
-        (["--algo", "ppo"], ["unknown --algo 'ppo'", "sac, tqc"]),
-        (["--net-arch", "big"], ["--net-arch takes comma-separated layer sizes"]),
-        (["--tau", "1.5"], ["--tau must be at most 1, got 1.5"]),
-        (["--seed", "-1"], ["--seed must be between 0 and 4294967295, got -1"]),
-        (["--resume-ckpt", "missing.pth"], ["checkpoint missing.pth does not exist"]),
-    ],
-    ids=[
-        "episodes-0",
-        "save-every-0",
-        "unknown-env",
-        "unknown-algo",
-        "net-arch",
-        "tau-above-1",
-        "negative-seed",
-        "missing",
-    ],
-)
-def test_bad_options_are_refused_before_anything_is_written(
-    robot6, workdir: Path, args: list[str], phrases: list[str]
-) -> None:
-    result = robot6("train", *TINY, *args)
+def test_user_values_print_as_they_are_and_huge_ones_are_cut(robot6, workdir: Path) -> None:
+    markup = robot6("train", *TINY, "--algo", "[/x][bold]")
+    huge = robot6("train", *TINY, "--env", "x" * 100_000)
 
-    _assert_refused(result, *phrases)
-    assert not (workdir / "checkpoints").exists() and not (workdir / "runs").exists()
-
-
-@pytest.mark.parametrize(
-    ("content", "phrase"),
-    [
-        (b"", "is empty (0 bytes)"),
-        (b"episode,global_step\n0,50\n", "is a text file, not a checkpoint"),
-    ],
-    ids=["empty-file", "text-file"],
-)
-def test_unusable_resume_files_are_refused(
-    robot6, workdir: Path, content: bytes, phrase: str
-) -> None:
-    Path("given.pth").write_bytes(content)
-
-    result = robot6("train", *TINY, "--resume-ckpt", "given.pth")
-
-    _assert_refused(result, "given.pth", phrase)
-    assert not (workdir / "checkpoints").exists()
-
-
-def test_a_checkpoint_for_other_dimensions_is_refused(robot6, workdir: Path) -> None:
-    robot6("train", "--episodes", "1", *TINY)
-    run = only_run(workdir / "checkpoints")
-    checkpoint = load(run / "latest.pth")
-    checkpoint["metadata"]["obs_dim"] = 24
-    torch.save(checkpoint, "other.pth")
-    before = tree_bytes(workdir / "checkpoints", workdir / "runs")
-
-    result = robot6("train", *TINY, "--resume-ckpt", "other.pth", "--episodes", "2")
-
-    _assert_refused(result, "obs_dim: checkpoint was made for 24, this env has 21")
-    assert tree_bytes(workdir / "checkpoints", workdir / "runs") == before
+    assert markup.exit_code == 2 and "unknown --algo '[/x][bold]'" in markup.stderr
+    assert huge.exit_code == 2 and len(huge.stderr) < 2_000
+    assert "characters)..." in huge.stderr
 
 
 def test_cuda_without_a_gpu_is_refused(robot6, workdir: Path) -> None:
@@ -90,5 +179,9 @@ def test_cuda_without_a_gpu_is_refused(robot6, workdir: Path) -> None:
 
     result = robot6("train", *TINY, "--device", "cuda")
 
-    _assert_refused(result, "--device cuda", "no CUDA GPU")
+    assert (
+        result.exit_code == 2
+        and "--device cuda" in result.stderr
+        and "no CUDA GPU" in result.stderr
+    )
     assert not (workdir / "checkpoints").exists()

@@ -28,7 +28,7 @@ from stable_baselines3.her.her_replay_buffer import HerReplayBuffer
 import tests.point_env  # noqa: F401  (registers the point envs)
 from robot6_sb3 import InexactResumeWarning, ResumableCheckpointCallback, load_resumable
 from robot6_sb3.checkpoint import load_checkpoint
-from robot6_sb3.errors import UnsupportedSetupError, UsageError
+from robot6_sb3.errors import TrainingDivergedError, UnsupportedSetupError, UsageError
 from robot6_sb3.exactness import exactness
 from robot6_sb3.layout import ENV_STATE, MODEL, RNG_STATE, TRAINING_STATE
 from robot6_sb3.replay_log import read_lineage
@@ -268,7 +268,7 @@ def test_a_folder_holding_another_run_is_never_written_into(tmp_path: Path) -> N
     _point_model(_point_env()).learn(20, callback=ResumableCheckpointCallback(tmp_path / "run"))
     before = {path: path.read_bytes() for path in (tmp_path / "run").rglob("*") if path.is_file()}
 
-    with pytest.raises(UsageError, match="already holds a run"):
+    with pytest.raises(UsageError, match=r"belongs to run run \(id [0-9a-f]+\), not to run run"):
         _point_model(_point_env()).learn(20, callback=ResumableCheckpointCallback(tmp_path / "run"))
 
     after = {path: path.read_bytes() for path in (tmp_path / "run").rglob("*") if path.is_file()}
@@ -340,3 +340,17 @@ def test_a_model_trained_before_the_callback_came_logs_its_buffer_oldest_first(
             getattr(model.replay_buffer, name), getattr(resumed.replay_buffer, name)
         ), name
     assert (resumed.replay_buffer.pos, resumed.replay_buffer.full) == (80 % 45, True)
+
+
+def test_a_script_whose_training_diverges_gets_the_error_and_finite_files(tmp_path: Path) -> None:
+    model = _point_model(_point_env(), learning_rate=1e12, learning_starts=15)
+    callback = ResumableCheckpointCallback(tmp_path / "run")
+
+    with pytest.raises(TrainingDivergedError, match="NaN or infinite values in actor") as caught:
+        model.learn(200, callback=callback)
+
+    assert caught.value.checkpoint == tmp_path / "run" / "latest.pth"
+    latest = load_checkpoint(tmp_path / "run" / "latest.pth")  # every tensor finite
+    rows = (tmp_path / "run" / "training.csv").read_text().splitlines()[1:]
+    assert len(rows) == latest["episode"] >= 1
+    assert callback._lock is None, "the run's lock is released"

@@ -273,7 +273,7 @@ def test_a_lone_copied_file_asks_for_its_replay_history(valid: Path, robot6, wor
     refused = robot6("train", "--no-progress", "--resume-ckpt", "copied.pth", "--episodes", "2")
 
     assert refused.exit_code == 2
-    assert "lacks transitions 0..50" in refused.stderr and "--no-buffer" in refused.stderr
+    assert "lacks rows 0..50" in refused.stderr and "--no-buffer" in refused.stderr
     assert not (workdir / "checkpoints").exists(), "nothing written"
     accepted = robot6(
         "train", "--no-progress", "--resume-ckpt", "copied.pth", "--episodes", "2", "--no-buffer"

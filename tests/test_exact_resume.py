@@ -103,9 +103,12 @@ def test_a_fork_from_an_older_checkpoint_continues_like_the_original(uninterrupt
         assert not (fork / "replay" / "seg_000000000000-000000000050.npz").exists(), (
             "the fork reads its parent's transitions in place instead of copying them"
         )
+        parent_id = load(reference / "checkpoints" / ref_run / "latest.pth")["metadata"]["run_id"]
+        fork_id = load(fork / "latest.pth")["metadata"]["run_id"]
+        assert fork_id != parent_id
         assert load(fork / "latest.pth")["replay"]["lineage"] == [
-            {"run": ref_run, "start": 0, "stop": 100},
-            {"run": fork.name, "start": 100, "stop": 300},
+            {"run": ref_run, "run_id": parent_id, "start": 0, "stop": 100},
+            {"run": fork.name, "run_id": fork_id, "start": 100, "stop": 300},
         ]
     finally:
         shutil.rmtree(fork)

@@ -78,7 +78,7 @@ def test_not_exact_without_buffer_or_with_its_replay_log_gone(robot6, workdir: P
     assert first["exact"] is False and "--no-buffer" in first["exact_reason"]
     assert first["replay_transitions"] is None
     assert second["exact"] is False
-    assert f"the replay log of run {pruned.name} lacks transitions 0..100" in second["exact_reason"]
+    assert f"the replay log of run {pruned.name} lacks rows 0..100" in second["exact_reason"]
 
 
 def test_bad_input_exits_2_with_a_message(robot6, workdir: Path) -> None:

@@ -134,6 +134,7 @@ def test_keep_last_during_training_leaves_two_and_the_run_resumes_exactly(
         "ckpt_ep_5.pth",
         "ckpt_ep_6.pth",
         "latest.pth",
+        "run.json",
     ]
 
     resumed = robot6("train", "--resume", "--episodes", "8", "--save-every", "1", *TINY)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from robot6_sb3.checkpoint import load_checkpoint
 from robot6_sb3.layout import REQUIRED_KEYS, STATE_DICT_KEYS
 from robot6_sb3.planning import TrainRequest, plan_training
 from robot6_sb3.trainer import run_training
@@ -26,9 +27,10 @@ def test_new_run_writes_the_documented_layout(robot6, workdir: Path) -> None:
         "best.pth",
         "ckpt_ep_2.pth",
         "latest.pth",
+        "run.json",
     ]
     logs = workdir / "runs" / run.name
-    assert (logs / "training.csv").exists()
+    assert (logs / "training.csv").exists() and (logs / "run.json").exists()
     assert [p.name for p in logs.iterdir() if p.name.startswith("events.out.tfevents.")]
     assert not [p for p in logs.iterdir() if p.is_dir()], "no SAC_1 style subfolder"
     assert f"Done: run {run.name}: 3 episodes, global_step 150" in result.stdout
@@ -135,3 +137,19 @@ def test_hyperparameter_help_comes_from_the_dataclass(robot6) -> None:
     )
     assert Hyperparameters.help_text("net_arch").startswith("Hidden layer sizes")
     assert ",".join(map(str, defaults.net_arch)) in Hyperparameters.help_text("net_arch")
+
+
+def test_diverging_training_stops_with_exit_3_and_keeps_the_last_finite_checkpoint(
+    robot6, workdir: Path
+) -> None:
+    result = robot6("train", *TINY, "--episodes", "8", "--learning-rate", "1e12")
+
+    assert result.exit_code == 3, result.output
+    assert "Traceback" not in result.output
+    assert "training diverged at global_step" in result.stderr
+    run = only_run(workdir / "checkpoints")
+    latest = load_checkpoint(run / "latest.pth")  # validation refuses any non-finite tensor
+    rows = (workdir / "runs" / run.name / "training.csv").read_text().splitlines()[1:]
+    assert len(rows) == latest["episode"] >= 1
+    assert f"last good checkpoint, checkpoints/{run.name}/latest.pth, is intact" in result.stderr
+    assert "--learning-rate 0.001" in result.stdout

@@ -15,9 +15,15 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from robot6_sb3 import __version__
-from robot6_sb3.errors import CheckpointWriteError, MissingReplayError, UsageError
+from robot6_sb3.errors import (
+    CheckpointWriteError,
+    ReplayHistoryError,
+    TrainingDivergedError,
+    UsageError,
+)
 
 app = typer.Typer(
     name="robot6",
@@ -28,15 +34,32 @@ app = typer.Typer(
     add_completion=False,
 )
 # Piped output (logs, scripts, tests) gets wide tables instead of Rich's 80-column default.
+# Markup is off: what is printed holds paths, file contents and option values as the user
+# gave them, and a "[/x]" in one of those must print as it is, not be read as a style.
 PIPE_WIDTH = 160
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else PIPE_WIDTH)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(
+    highlight=False,
+    markup=False,
+    soft_wrap=True,
+    width=None if sys.stdout.isatty() else PIPE_WIDTH,
+)
+err = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
+
+LONGEST_WORD = 200
+"""Characters of one word (a path, a value from a file) an error message shows in full."""
+LONGEST_MESSAGE = 2_000
+"""Characters of an error message; a longer one keeps its beginning and its end (the remedy)."""
 
 CheckpointsDir = Annotated[
-    Path, typer.Option(help="Folder holding one sub-folder of checkpoints per run.")
+    Path,
+    typer.Option(help="Folder holding one sub-folder of checkpoints per run.", file_okay=False),
 ]
 RunsDir = Annotated[
-    Path, typer.Option(help="Folder holding one sub-folder of TensorBoard events and CSV per run.")
+    Path,
+    typer.Option(
+        help="Folder holding one sub-folder of TensorBoard events and CSV per run.",
+        file_okay=False,
+    ),
 ]
 
 
@@ -58,26 +81,62 @@ def human_size(size: float) -> str:
     raise AssertionError("unreachable")
 
 
+def readable(message: str) -> str:
+    """``message`` as one paragraph of sensible length: whitespace runs become one space,
+    and overlong words and messages are cut in the middle."""
+    words = [
+        word
+        if len(word) <= LONGEST_WORD
+        else f"{word[:90]}...({len(word)} characters)...{word[-90:]}"
+        for word in message.split()
+    ]
+    text = " ".join(words)
+    if len(text) > LONGEST_MESSAGE:
+        half = LONGEST_MESSAGE // 2
+        text = f"{text[:half]} ... {text[-half:]}"
+    return text
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print ``message`` as an error on stderr; returns the ``typer.Exit`` to raise."""
-    err.print(f"[bold red]error:[/] {message}", markup=True)
+    err.print(Text.assemble(("error:", "bold red"), " ", readable(message)))
     return typer.Exit(code=code)
+
+
+EXIT_WRITE_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_DIVERGED = 3
+
+
+def kept_checkpoint(checkpoint: Path | None) -> str:
+    """What a stopped run still has, for an error message."""
+    if checkpoint is None:
+        return "nothing was saved"
+    return f"the last good checkpoint, {shown(checkpoint)}, is intact"
 
 
 @contextlib.contextmanager
 def errors_to_exit_codes() -> Iterator[None]:
-    """Turn the project's errors into a one-paragraph message and exit 2 (bad input) or 1."""
+    """Turn the project's errors into a one-paragraph message and an exit code: 2 bad input,
+    1 a file could not be written, 3 training diverged."""
     try:
         yield
-    except MissingReplayError as exc:
-        raise fail(str(exc).replace("replay_log=False", "--no-buffer"), 2) from None
+    except ReplayHistoryError as exc:
+        raise fail(str(exc).replace("replay_log=False", "--no-buffer"), EXIT_BAD_INPUT) from None
     except UsageError as exc:
-        raise fail(str(exc), 2) from None
+        raise fail(str(exc), EXIT_BAD_INPUT) from None
     except CheckpointWriteError as exc:
         raise fail(
-            f"stopped because a file could not be written: {exc}. The last complete "
-            "checkpoint is intact; free space or fix permissions, then resume.",
-            1,
+            f"stopped because a file could not be written: {exc}. "
+            f"{kept_checkpoint(exc.checkpoint).capitalize()}; free space or fix permissions"
+            + (", then resume." if exc.checkpoint else ", then start again."),
+            EXIT_WRITE_FAILED,
+        ) from None
+    except TrainingDivergedError as exc:
+        raise fail(
+            f"{exc}. Nothing non-finite was saved; {kept_checkpoint(exc.checkpoint)}. "
+            "A lower learning rate usually helps.",
+            EXIT_DIVERGED,
         ) from None
 
 

@@ -325,6 +325,8 @@ def inspect(
         "-" if summary.replay_transitions is None else str(summary.replay_transitions),
     )
     table.add_row("exact resume", ("yes: " if summary.exact else "no: ") + summary.exact_reason)
+    if summary.foreign:
+        table.add_row("run folder", summary.foreign)
     table.add_row("keys", ", ".join(summary.keys))
     out.print(table)
     tensors = Table(title="Tensors")

@@ -11,8 +11,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from robot6_sb3.checkpoint import load_checkpoint
+from robot6_sb3.checkpoint import load_checkpoint, metadata_of
 from robot6_sb3.cli.app import (
     CheckpointsDir,
     app,
@@ -24,18 +25,18 @@ from robot6_sb3.cli.app import (
 )
 from robot6_sb3.cli.signals import StopSignals
 from robot6_sb3.discovery import checkpoint_files, find_resume_checkpoint, run_dirs
-from robot6_sb3.errors import CheckpointError, UsageError
+from robot6_sb3.errors import CheckpointError, TrainingDivergedError, UsageError
 from robot6_sb3.exactness import exactness
 from robot6_sb3.hyperparameters import Hyperparameters
 from robot6_sb3.layout import (
     BEST_REWARD,
     DEFAULT_CHECKPOINTS_DIR,
-    DEFAULT_RUNS_DIR,
     EPISODE,
     GLOBAL_STEP,
     LATEST_NAME,
 )
 from robot6_sb3.planning import TrainingPlan, TrainRequest, plan_training
+from robot6_sb3.resume_point import foreign_to_folder
 from robot6_sb3.trainer import TrainingResult, run_training
 from robot6_sb3.training_csv import read_rows
 
@@ -52,17 +53,17 @@ def _parse_net_arch(text: str | None) -> tuple[int, ...] | None:
     return sizes
 
 
-def _resume_command(plan: TrainingPlan, latest: Path) -> str:
-    words = [
-        "robot6",
-        "train",
-        "--resume-ckpt",
-        shown(latest),
-        "--episodes",
-        str(plan.request.episodes),
-    ]
-    if plan.request.runs_dir is not None and Path(plan.request.runs_dir) != DEFAULT_RUNS_DIR:
-        words += ["--runs-dir", str(plan.request.runs_dir)]
+def _resume_command(plan: TrainingPlan, latest: Path, **options: object) -> str:
+    """The command that continues the run from ``latest`` with this session's settings (the
+    run's own settings, such as --save-every or --n-envs, are in the checkpoint)."""
+    request = plan.request
+    words = ["robot6", "train", "--resume-ckpt", shown(latest), "--episodes", str(request.episodes)]
+    if request.device != "auto":
+        words += ["--device", request.device]
+    if request.threads != 1:
+        words += ["--threads", str(request.threads)]
+    for name, value in options.items():
+        words += [f"--{name.replace('_', '-')}", str(value)]
     return shlex.join(words)
 
 
@@ -144,6 +145,7 @@ def train(
         typer.Option(
             help="Folder holding one sub-folder of TensorBoard events and CSV per run (default runs; a resumed run keeps writing where its logs are).",
             show_default=False,
+            file_okay=False,
         ),
     ] = None,
     n_envs: Annotated[
@@ -274,7 +276,18 @@ def train(
             return
         show_progress = sys.stdout.isatty() if progress is None else progress
         started = time.monotonic()
-        result = run_training(plan, should_stop=stop.requested, progress_bar=show_progress)
+        try:
+            result = run_training(plan, should_stop=stop.requested, progress_bar=show_progress)
+        except TrainingDivergedError as exc:
+            if exc.checkpoint is not None:
+                lower = min(
+                    plan.hyperparameters.learning_rate / 10, Hyperparameters().learning_rate
+                )
+                command = _resume_command(plan, exc.checkpoint, learning_rate=f"{lower:g}")
+                out.print(
+                    f"Resume the last good checkpoint with a lower learning rate:\n  {command}"
+                )
+            raise
     latest = result.paths.checkpoint_dir / LATEST_NAME
     minutes = (time.monotonic() - started) / 60
     summary = (
@@ -313,6 +326,7 @@ def _describe_file(path: Path) -> dict[str, Any]:
         exact=verdict.exact,
         exact_reason=verdict.reason,
         parent=(checkpoint["metadata"].get("parent") or {}).get("run"),
+        foreign=foreign_to_folder(path, metadata_of(checkpoint)),
     )
     return entry
 
@@ -375,10 +389,12 @@ def list_checkpoints(
                     "-",
                     human_size(entry["size_bytes"]),
                     _human_age(entry["age_seconds"]),
-                    f"[red]unreadable: {entry['error']}[/]",
+                    Text(f"unreadable: {entry['error']}", style="red"),
                 )
                 continue
             exact = "yes" if entry["exact"] else f"no: {entry['exact_reason']}"
+            if entry["foreign"]:
+                exact += f" ({entry['foreign']})"
             table.add_row(
                 run["run"],
                 name,
