@@ -15,7 +15,7 @@ from robot6_sb3.checkpoint import load_checkpoint
 from robot6_sb3.discovery import resume_candidates
 from robot6_sb3.errors import CheckpointError, UsageError
 from robot6_sb3.layout import CSV_NAME, METADATA, WALL_TIME, run_time
-from robot6_sb3.training_csv import read_rows
+from robot6_sb3.training_csv import episode_rows
 
 RECENT_EPISODES = 100
 """Mean reward and success rate are taken over this many last episodes."""
@@ -31,6 +31,8 @@ class RunHistory:
     rewards: list[float] = field(default_factory=list)
     successes: list[bool | None] = field(default_factory=list)
     """``None`` where the env reported no success flag."""
+    skipped: list[str] = field(default_factory=list)
+    """A note (file and line) for each damaged row left out."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class RunSummary:
     """Training time recorded in the run's newest loadable checkpoint."""
     parent: str | None
     """The run this one was forked from."""
+    skipped: list[str] = field(default_factory=list)
+    """A note (file and line) for each damaged CSV row left out."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -91,21 +95,13 @@ def find_runs(checkpoints_dir: Path, runs_dir: Path, names: list[str] | None = N
 
 
 def read_history(run: str, runs_dir: Path) -> RunHistory:
-    """The episodes of ``run`` from ``runs_dir/<run>/training.csv`` (none if it is missing).
-
-    :raises UsageError: when a row holds a value that is not a number
-    """
-    path = Path(runs_dir) / run / CSV_NAME
-    history = RunHistory(run)
-    for row in read_rows(path):
-        try:
-            history.global_steps.append(int(row["global_step"]))
-            history.rewards.append(float(row["episode_reward"]))
-        except (TypeError, ValueError):
-            raise UsageError(
-                f"{path}: episode {row['episode']} has global_step={row.get('global_step')!r}, "
-                f"episode_reward={row.get('episode_reward')!r}; expected numbers"
-            ) from None
+    """The episodes of ``run`` from ``runs_dir/<run>/training.csv`` (none if it is missing);
+    damaged rows are left out and noted in ``skipped``."""
+    rows, skipped = episode_rows(Path(runs_dir) / run / CSV_NAME)
+    history = RunHistory(run, skipped=skipped)
+    for row in rows:
+        history.global_steps.append(int(row["global_step"]))
+        history.rewards.append(float(row["episode_reward"]))
         success = (row.get("success") or "").strip()
         history.successes.append(None if success == "" else success not in ("0", "False"))
     return history
@@ -140,6 +136,7 @@ def summarize_run(run: str, checkpoints_dir: Path, runs_dir: Path) -> RunSummary
         success_rate=_mean([float(flag) for flag in flags]),
         wall_time_s=None if wall_time is None else float(wall_time),
         parent=parent,
+        skipped=history.skipped,
     )
 
 

@@ -30,6 +30,14 @@ class RunLockedError(UsageError):
     """Another live process is writing the run."""
 
 
+class Robot6Warning(UserWarning):
+    """Base class of the warnings the project gives on purpose (the CLI prints them plainly)."""
+
+
+class RepairedLogWarning(Robot6Warning):
+    """A run's log was damaged or deleted and has been rebuilt where the files allowed."""
+
+
 class CheckpointWriteError(Robot6Error):
     """Saving failed (disk full, read-only folder, permission denied): exit 1.
 

@@ -35,7 +35,7 @@ from robot6_sb3.env_state import (
 )
 from robot6_sb3.episode_logs import CsvLog, TensorBoardLog
 from robot6_sb3.episodes import EpisodeEndCallback, EpisodeRecord
-from robot6_sb3.errors import TrainingDivergedError, UnsupportedSetupError
+from robot6_sb3.errors import Robot6Warning, TrainingDivergedError, UnsupportedSetupError
 from robot6_sb3.layout import (
     BEST_NAME,
     CSV_NAME,
@@ -60,7 +60,7 @@ from robot6_sb3.run_lock import RunLock
 from robot6_sb3.run_metadata import RunMetadata, RunSettings
 
 
-class InexactResumeWarning(UserWarning):
+class InexactResumeWarning(Robot6Warning):
     """Checkpoints of this run will be written, but resuming them will not be exact."""
 
 
@@ -140,6 +140,7 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
         self._writer: BackgroundWriter | None = None
         self._csv: CsvLog | None = None
         self._tensorboard: TensorBoardLog | None = None
+        self._rebuilt: list[EpisodeRecord] = []
 
     @property
     def run_name(self) -> str:
@@ -259,8 +260,11 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
                 if first and self._resume and self._resume.continues
                 else None
             )
+            had_events = any(self.log_path.glob("events.out.tfevents.*"))
             self._tensorboard = TensorBoardLog(self.log_path, resumed_step)
             self._tensorboard.attach(self.model.logger)
+            if first and self._rebuilt and not had_events:
+                self._tensorboard.write_episodes(self._rebuilt)
             self._writer = BackgroundWriter()
         except BaseException:
             self.close()
@@ -270,7 +274,7 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
         """What only the first ``learn`` of the run does: check the folder is this run's, and
         put the files a resume continues in the checkpoint's state."""
         identity = RunIdentity(self.run_name, self._run_id)
-        prepare_run_folders(self.save_path, self.log_path, identity, self._resume)
+        self._rebuilt = prepare_run_folders(self.save_path, self.log_path, identity, self._resume)
         if self.replay_log:
             self._count_buffer_rows(buffer)
 

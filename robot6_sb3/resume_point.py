@@ -9,16 +9,22 @@ place. The parent is never modified.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from robot6_sb3.checkpoint import Checkpoint
 from robot6_sb3.discovery import checkpoint_files
-from robot6_sb3.errors import UsageError
+from robot6_sb3.episode_history import episodes_from_replay
+from robot6_sb3.episodes import EpisodeRecord
+from robot6_sb3.errors import RepairedLogWarning, ReplayHistoryError, UsageError
+from robot6_sb3.exactness import replay_root
 from robot6_sb3.layout import (
     BEST_REWARD,
+    CSV_COLUMNS,
     CSV_NAME,
     EPISODE,
     GLOBAL_STEP,
@@ -38,7 +44,7 @@ from robot6_sb3.run_identity import (
     write_identity,
 )
 from robot6_sb3.run_metadata import RunMetadata
-from robot6_sb3.training_csv import write_rows_before
+from robot6_sb3.training_csv import read_rows, write_rows
 
 
 def continues_run(path: Path, metadata: RunMetadata) -> bool:
@@ -147,10 +153,10 @@ class ResumePoint:
 
 def prepare_run_folders(
     save_path: Path, log_path: Path, identity: RunIdentity, resume: ResumePoint | None
-) -> None:
+) -> list[EpisodeRecord]:
     """Make the run's folders ready before its first save (the caller holds the run's lock):
     check they are this run's (or new), mark them as this run's, and put the files a resume
-    continues back in the checkpoint's state.
+    continues back in the checkpoint's state. Returns the episodes rebuilt for a deleted CSV.
 
     :raises UsageError: when the run would write into another run's folder
     """
@@ -174,17 +180,56 @@ def prepare_run_folders(
         if read_identity(folder) is None:
             write_identity(folder, identity)
     if resume is None:
-        return
-    csv = log_path / CSV_NAME
+        return []
+    if continuing and resume.use_replay:
+        log = ReplayLog(save_path.parent, save_path.name, identity.run_id)
+        log.drop_after(lineage_size(resume.lineage))
     if continuing:
-        write_rows_before(csv, csv, resume.episode)
-        if resume.use_replay:
-            log = ReplayLog(save_path.parent, save_path.name, identity.run_id)
-            log.drop_after(lineage_size(resume.lineage))
+        source: Path | None = log_path / CSV_NAME
     else:
         parent_logs = resume.log_dir()
-        if parent_logs is not None:
-            write_rows_before(parent_logs / CSV_NAME, csv, resume.episode)
+        source = parent_logs / CSV_NAME if parent_logs is not None else None
+    rows = read_rows(source) if source is not None else []
+    return restore_csv(log_path / CSV_NAME, rows, resume)
+
+
+def restore_csv(
+    target: Path, rows: list[dict[str, str]], resume: ResumePoint
+) -> list[EpisodeRecord]:
+    """Write ``target`` with the run's episodes before the checkpoint's: its CSV ``rows``, and
+    for those missing (a deleted CSV or log folder) rows rebuilt from the replay log, with a
+    warning. Returns the rebuilt episodes (TensorBoard gets them too)."""
+    kept = {int(row["episode"]): row for row in rows if int(row["episode"]) < resume.episode}
+    missing = [episode for episode in range(resume.episode) if episode not in kept]
+    rebuilt: list[EpisodeRecord] = []
+    if missing:
+        replay = resume.checkpoint.get(REPLAY)
+        history = None
+        if replay is not None:
+            root = replay_root(resume.checkpoint, resume.source)
+            with contextlib.suppress(ReplayHistoryError):
+                history = episodes_from_replay(root, replay["lineage"], resume.metadata.n_envs)
+        if history is not None and len(history) >= resume.episode:
+            rebuilt = [history[episode] for episode in missing]
+            kept.update(
+                {r.episode: dict(zip(CSV_COLUMNS, r.csv_row(), strict=True)) for r in rebuilt}
+            )
+            warnings.warn(
+                f"{target} lacked {len(missing)} of the run's {resume.episode} episodes; "
+                f"rebuilt them from the replay log (rewards summed from its float32 copies, "
+                "success and final distance unknown)",
+                RepairedLogWarning,
+                stacklevel=2,
+            )
+        else:
+            warnings.warn(
+                f"{target} lacks {len(missing)} of the run's {resume.episode} episodes and the "
+                "replay log cannot rebuild them; the CSV goes on without them",
+                RepairedLogWarning,
+                stacklevel=2,
+            )
+    write_rows(target, [kept[episode] for episode in sorted(kept)])
+    return rebuilt
 
 
 def _check_owner(folder: Path, identity: RunIdentity, continuing: bool) -> None:

@@ -34,15 +34,48 @@ def read_rows(path: Path) -> list[dict[str, str]]:
         ]
 
 
-def write_rows_before(source: Path, target: Path, episode: int) -> int:
-    """Write ``target`` with the header and the rows of ``source`` whose episode is below
-    ``episode``; ``source`` and ``target`` may be the same file. Returns the rows kept."""
-    rows = [row for row in read_rows(source) if int(row["episode"]) < episode]
-    columns = list(CSV_COLUMNS)
+def episode_rows(path: Path) -> tuple[list[dict[str, str]], list[str]]:
+    """The rows of a CSV log whose episode, global_step and episode_reward are numbers, and a
+    note for every other row (file and line), so that one damaged row costs only itself.
+
+    A row cut short by a crash at the end of the file is left out without a note.
+    """
+    path = Path(path)
+    if not path.exists():
+        return [], []
+    text = path.read_text(errors="replace")
+    last_line = len(text.splitlines())
+    rows, notes = [], []
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    columns = reader.fieldnames or []
+    for row in reader:
+        complete = all(row.get(column) is not None for column in columns)
+        problem = _row_problem(row) if complete else "too few columns"
+        if problem is None:
+            rows.append(row)
+        elif complete or reader.line_num < last_line:
+            notes.append(f"{path}, line {reader.line_num}: {problem}; skipped")
+    return rows, notes
+
+
+def _row_problem(row: dict[str, str]) -> str | None:
+    for column, kind in (("episode", int), ("global_step", int), ("episode_reward", float)):
+        value = row.get(column)
+        try:
+            kind(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            shown = repr(value) if value is None or len(value) <= 40 else repr(value[:40] + "...")
+            return f"{column} is {shown}, not a number"
+    return None
+
+
+def write_rows(target: Path, rows: list[dict[str, object]]) -> None:
+    """Write ``target`` (atomically) with the header and ``rows`` (dicts keyed by column)."""
     text = io.StringIO(newline="")
-    writer = csv.DictWriter(text, fieldnames=columns, extrasaction="ignore", lineterminator="\r\n")
+    writer = csv.DictWriter(
+        text, fieldnames=list(CSV_COLUMNS), extrasaction="ignore", lineterminator="\r\n"
+    )
     writer.writeheader()
     writer.writerows(rows)
     Path(target).parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(Path(target), text.getvalue().encode())
-    return len(rows)

@@ -52,6 +52,7 @@ def test_compare_values_equal_those_computed_from_the_csvs(robot6, workdir: Path
             "success_rate": statistics.fmean(successes),
             "wall_time_s": latest["wall_time_s"],
             "parent": expected_parent,
+            "skipped": [],
         }
     assert summaries[parent]["episodes"] == 4 and summaries[child]["episodes"] == 3
     assert summaries[child]["global_step"] == 150
@@ -135,3 +136,22 @@ def test_no_runs_is_a_message_not_an_error(robot6, workdir: Path) -> None:
     assert result.exit_code == 0
     assert "No runs in checkpoints/ or runs/ yet" in result.stdout
     assert robot6("compare", "--plot", "out.png").exit_code == 2
+
+
+def test_a_damaged_csv_row_costs_only_itself_and_is_named(robot6, workdir: Path) -> None:
+    robot6("train", "--episodes", "3", *TINY)
+    robot6("train", "--episodes", "2", *TINY, "--seed", "5")
+    damaged = sorted((workdir / "runs").iterdir())[0] / "training.csv"
+    lines = damaged.read_text().splitlines()
+    lines[2] = lines[2].replace(lines[2].split(",")[2], "lots", 1)
+    damaged.write_text("\n".join(lines) + "\n")
+
+    result = robot6("compare", "--json")
+
+    assert result.exit_code == 0, result.output
+    assert (
+        f"warning: runs/{damaged.parent.name}/training.csv, line 3: episode_reward is 'lots', not a number; skipped"
+        in result.stderr
+    )
+    runs = {run["run"]: run for run in json.loads(result.stdout)["runs"]}
+    assert runs[damaged.parent.name]["episodes"] == 2 and len(runs) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 from pathlib import Path
 
 import pytest
@@ -222,3 +223,54 @@ def test_tensorboard_has_no_duplicated_or_backward_steps_after_a_resume(
     rows = _rows(workdir / "runs" / run.name / "training.csv")
     rewards = [event.value for event in events.Scalars("episode/reward")]
     assert rewards == pytest.approx([float(r["episode_reward"]) for r in rows])
+
+
+def _rows_of(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.parametrize("deleted", ["training.csv", "the run's log folder"])
+def test_deleted_logs_are_rebuilt_from_the_replay_log_with_a_warning(
+    robot6, workdir: Path, deleted: str
+) -> None:
+    robot6("train", "--episodes", "3", *TINY)
+    run = only_run(workdir / "checkpoints")
+    logs = workdir / "runs" / run.name
+    original = _rows_of(logs / "training.csv")
+    if deleted == "training.csv":
+        (logs / "training.csv").unlink()
+    else:
+        shutil.rmtree(logs)
+
+    result = robot6("train", "--resume", "--episodes", "4", *TINY)
+
+    assert result.exit_code == 0, result.output
+    assert "warning:" in result.stderr and "rebuilt them from the replay log" in result.stderr
+    rows = _rows_of(logs / "training.csv")
+    assert [row["episode"] for row in rows] == ["0", "1", "2", "3"]
+    for old, new in zip(original, rows[:3], strict=True):
+        assert (old["global_step"], old["episode_length"]) == (
+            new["global_step"],
+            new["episode_length"],
+        )
+        assert float(new["episode_reward"]) == pytest.approx(float(old["episode_reward"]), abs=1e-4)
+        assert new["success"] == ""  # not in the replay log: not made up
+    assert rows[3]["success"] in ("0", "1")
+    assert list(logs.glob("events.out.tfevents.*"))
+
+
+def test_deleted_logs_without_a_replay_log_are_said_to_be_gone(robot6, workdir: Path) -> None:
+    robot6("train", "--episodes", "2", "--no-buffer", *TINY)
+    run = only_run(workdir / "checkpoints")
+    (workdir / "runs" / run.name / "training.csv").unlink()
+
+    result = robot6("train", "--resume", "--episodes", "3", *TINY)
+
+    assert result.exit_code == 0, result.output
+    assert "lacks 2 of the run's 2 episodes and the replay log cannot rebuild them" in " ".join(
+        result.stderr.split()
+    )
+    assert [row["episode"] for row in _rows_of(workdir / "runs" / run.name / "training.csv")] == [
+        "2"
+    ]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -21,6 +22,7 @@ from robot6_sb3 import __version__
 from robot6_sb3.errors import (
     CheckpointWriteError,
     ReplayHistoryError,
+    Robot6Warning,
     TrainingDivergedError,
     UsageError,
 )
@@ -146,6 +148,19 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
+_python_showwarning = warnings.showwarning
+
+
+def _show_warning(
+    message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any
+) -> None:
+    """The project's own warnings as one plain line; others as Python shows them."""
+    if issubclass(category, Robot6Warning):
+        err.print(f"warning: {readable(str(message))}")
+    else:
+        _python_showwarning(message, category, *args, **kwargs)
+
+
 @app.callback()
 def main(
     version: Annotated[
@@ -156,3 +171,4 @@ def main(
     ] = False,
 ) -> None:
     """Train a 6-DOF PyBullet arm with Stable-Baselines3; stop at any moment, resume exactly."""
+    warnings.showwarning = _show_warning

@@ -16,6 +16,7 @@ from robot6_sb3.cli.app import (
     CheckpointsDir,
     RunsDir,
     app,
+    err,
     errors_to_exit_codes,
     human_size,
     out,
@@ -81,6 +82,8 @@ def compare(
                 f"--plot {plot}: there are no runs in {checkpoints_dir}/ or {runs_dir}/ to draw"
             )
         summaries = [summarize_run(name, checkpoints_dir, runs_dir) for name in names]
+        for note in (note for summary in summaries for note in summary.skipped):
+            err.print(f"warning: {note}")
         if plot is not None:
             labels = {
                 s.run: s.run + (f" (fork of {s.parent})" if s.parent else "") for s in summaries
