@@ -274,3 +274,23 @@ def test_deleted_logs_without_a_replay_log_are_said_to_be_gone(robot6, workdir: 
     assert [row["episode"] for row in _rows_of(workdir / "runs" / run.name / "training.csv")] == [
         "2"
     ]
+
+
+def test_run_settings_survive_a_resume_unless_overridden_with_a_notice(robot6, workdir: Path) -> None:
+    first = robot6(
+        "train", "--episodes", "2", "--save-every", "2", "--keep-last", "1", "--runs-dir", "logs", *TINY
+    )
+    assert first.exit_code == 0, first.output
+    run = only_run(workdir / "checkpoints")
+
+    kept = robot6("train", "--resume", "--episodes", "4", *TINY)
+    changed = robot6("train", "--resume", "--episodes", "6", "--save-every", "3", *TINY)
+
+    assert kept.exit_code == 0 and changed.exit_code == 0, kept.output + changed.output
+    assert "--save-every changed from 2 to 3 for this run" in changed.stdout
+    assert sorted(p.name for p in run.glob("ckpt_ep_*.pth")) == ["ckpt_ep_6.pth"]  # keep-last 1
+    assert [r["episode"] for r in _rows_of(workdir / "logs" / run.name / "training.csv")] == [
+        str(n) for n in range(6)
+    ]
+    assert not (workdir / "runs").exists(), "the resumes wrote their logs where the run's are"
+    assert load(run / "latest.pth")["metadata"]["settings"]["save_every"] == 3
