@@ -114,8 +114,12 @@ def test_best_reward_survives_resume(robot6, workdir: Path) -> None:
     rewards = [float(r["episode_reward"]) for r in rows]
     best_after = load(run / "best.pth")
     assert best_after["best_reward"] == max(rewards)
-    if max(rewards[3:]) <= max(rewards[:3]):
+    best_episode = rewards.index(max(rewards))
+    assert best_after["episode"] == best_episode + 1, "best.pth is the state after that episode"
+    if best_episode < 3:  # the best came before the resume: best.pth was kept as it was
         assert_same_tensors(best_after["policy"], best_before["policy"], "policy")
+    else:
+        assert best_after["best_reward"] > best_before["best_reward"]
 
 
 def test_changed_learning_rate_is_applied_with_a_notice(robot6, workdir: Path) -> None:
