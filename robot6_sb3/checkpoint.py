@@ -10,19 +10,14 @@ from __future__ import annotations
 
 import io
 import pickle
-import platform
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import gymnasium
-import numpy as np
-import stable_baselines3
 import torch
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
-from robot6_sb3 import __version__
 from robot6_sb3.atomic import atomic_write
 from robot6_sb3.checkpoint_schema import Checkpoint, migrate, validate_checkpoint
 from robot6_sb3.errors import CheckpointError
@@ -55,7 +50,6 @@ __all__ = [
     "build_checkpoint",
     "load_checkpoint",
     "metadata_of",
-    "package_versions",
     "save_checkpoint",
     "validate_checkpoint",
 ]
@@ -73,23 +67,6 @@ class Progress:
     """Best episode reward so far (``-inf`` before the first episode)."""
     wall_time_s: float = 0.0
     """Seconds spent training, over every session of the run."""
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of what shaped the checkpoint, stored in its metadata."""
-    import sb3_contrib
-
-    versions = {
-        "robot6_sb3": __version__,
-        "stable_baselines3": stable_baselines3.__version__,
-        "sb3_contrib": sb3_contrib.__version__,
-        "torch": torch.__version__,
-        "gymnasium": gymnasium.__version__,
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-    }
-    # torch.__version__ is a str subclass that would need pickle to load.
-    return {name: str(version) for name, version in versions.items()}
 
 
 def build_checkpoint(

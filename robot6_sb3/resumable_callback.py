@@ -15,48 +15,37 @@ import math
 import os
 import time
 import warnings
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from gymnasium import spaces
-
 from robot6_sb3.algorithms import algo_name
-from robot6_sb3.atomic import atomic_copy, remove_temp_files
-from robot6_sb3.background_writer import BackgroundWriter
-from robot6_sb3.checkpoint import Progress, build_checkpoint, package_versions, save_checkpoint
+from robot6_sb3.atomic import atomic_copy
+from robot6_sb3.checkpoint import Progress, build_checkpoint, save_checkpoint
 from robot6_sb3.env_state import (
     capture_env_state,
     check_monitor,
     check_state_protocol,
     check_vec_env,
-    env_description,
-    inexact_reasons,
 )
-from robot6_sb3.episode_logs import CsvLog, TensorBoardLog
 from robot6_sb3.episodes import EpisodeEndCallback, EpisodeRecord
 from robot6_sb3.errors import Robot6Warning, TrainingDivergedError, UnsupportedSetupError
 from robot6_sb3.layout import (
     BEST_NAME,
-    CSV_NAME,
     ENV_STATE,
     LATEST_NAME,
-    LOCK_NAME,
     MODEL,
     REPLAY,
-    REPLAY_DIR_NAME,
     RNG_STATE,
     periodic_name,
 )
-from robot6_sb3.model_config import describe_model
 from robot6_sb3.model_state import actor_is_finite, apply_noise, non_finite_parts
 from robot6_sb3.pruning import keep_last_periodic
-from robot6_sb3.replay_log import ReplayLog, extend_lineage, lineage_size
-from robot6_sb3.replay_rows import Rows, check_loggable, rows_since
+from robot6_sb3.replay_recorder import ReplayRecorder
+from robot6_sb3.replay_rows import Rows, check_loggable
 from robot6_sb3.resume_point import ResumePoint, new_run_id, prepare_run_folders
 from robot6_sb3.rng import capture_rng, restore_rng
+from robot6_sb3.run_files import RunFiles
 from robot6_sb3.run_identity import RunIdentity
-from robot6_sb3.run_lock import RunLock
 from robot6_sb3.run_metadata import RunMetadata, RunSettings
 
 
@@ -128,19 +117,13 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
         self._resume: ResumePoint | None = None
         self._restore_randomness: dict[str, Any] | None = None
         self._run_id = new_run_id()
-        self._lineage: list[dict[str, Any]] = []
-        self._rows_logged = 0
-        self._unlogged_rows = 0
+        self._recorder: ReplayRecorder | None = None
         self._env_protocol = False
         self._timesteps_at_save = 0
         self._wall_time_offset = 0.0
         self._started = time.monotonic()
         self._prepared = False
-        self._lock: RunLock | None = None
-        self._writer: BackgroundWriter | None = None
-        self._csv: CsvLog | None = None
-        self._tensorboard: TensorBoardLog | None = None
-        self._rebuilt: list[EpisodeRecord] = []
+        self._files = RunFiles(self.save_path, self.log_path)
 
     @property
     def run_name(self) -> str:
@@ -154,13 +137,12 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
         self.episodes_completed = resume.episode
         self.best_reward = resume.best_reward
         self._wall_time_offset = resume.wall_time
-        self._lineage = resume.lineage if self.replay_log else []
         self._restore_randomness = resume.randomness
 
     # -- setup ------------------------------------------------------------------------------
 
     def _init_callback(self) -> None:
-        algo = algo_name(self.model)
+        algo_name(self.model)  # refuses an unsupported algorithm
         venv = self.training_env
         check_vec_env(venv)
         check_monitor(venv)
@@ -181,53 +163,25 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
             self._env_protocol = venv.has_attr("get_state") and venv.has_attr("set_state")
             if self._env_protocol:
                 check_state_protocol(venv)
-            self.metadata = self._build_metadata(algo)
+            self.metadata = RunMetadata.of_run(
+                self.model,
+                self.run_name,
+                self._run_id,
+                RunSettings(
+                    save_every=self.save_every,
+                    keep_last=self.keep_last,
+                    replay_log=self.replay_log,
+                    log_dir=RunSettings.relative_log_dir(self.log_path, self.save_path),
+                ),
+                origin=self._resume.metadata if self._resume else None,
+                parent=self._resume.parent() if self._resume else None,
+                labels=self.labels,
+            )
             self._warn_if_inexact()
         self._open()
         self._prepared = True
         self._timesteps_at_save = int(self.model.num_timesteps)
         self._started = time.monotonic()
-
-    def _build_metadata(self, algo: str) -> RunMetadata:
-        venv = self.training_env
-        reasons = inexact_reasons(venv)
-        if not self.replay_log:
-            reasons.append(
-                "trained without the replay log (--no-buffer, replay_log=False): a resume "
-                "starts with an empty replay buffer"
-            )
-        if self.model.device.type != "cpu":
-            reasons.append(
-                f"trained on {self.model.device.type}: GPU kernels are not bitwise reproducible"
-            )
-        description = describe_model(self.model)
-        env = env_description(venv)
-        resume = self._resume
-        saved = resume.metadata if resume is not None else None
-        return RunMetadata(
-            algo=algo,
-            policy=description["policy"],
-            model_kwargs=description["kwargs"],
-            **env,
-            obs_dim=int(spaces.flatdim(venv.observation_space)),
-            act_dim=int(spaces.flatdim(venv.action_space)),
-            run_name=self.run_name,
-            run_id=self._run_id,
-            settings=RunSettings(
-                save_every=self.save_every,
-                keep_last=self.keep_last,
-                replay_log=self.replay_log,
-                log_dir=os.path.relpath(self.log_path.absolute(), self.save_path.absolute()),
-            ),
-            seed=self.model.seed,
-            device=self.model.device.type,
-            exact=not reasons,
-            inexact_reasons=reasons,
-            parent=resume.parent() if resume is not None else None,
-            labels={**(saved.labels if saved else {}), **self.labels},
-            versions=package_versions(),
-            created=saved.created if saved and resume and resume.continues else _now(),
-        )
 
     def _warn_if_inexact(self) -> None:
         assert self.metadata is not None
@@ -242,59 +196,27 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
     def _open(self) -> None:
         """Take the run's lock, prepare its folders once, and open the logs and the writer."""
         first = not self._prepared
-        if self._lock is None:
-            self.save_path.mkdir(parents=True, exist_ok=True)
-            lock = RunLock(self.save_path / LOCK_NAME)
-            lock.acquire()
-            self._lock = lock
+        self._files.lock()
         try:
-            if first:
-                self._prepare(self.model.replay_buffer)
-            for folder in (self.save_path, self.save_path / REPLAY_DIR_NAME, self.log_path):
-                if folder.is_dir():
-                    remove_temp_files(folder)  # what a crash mid-write left behind
-            self._csv = CsvLog(self.log_path / CSV_NAME)
-            self._csv.open()
-            resumed_step = (
-                self._resume.global_step
-                if first and self._resume and self._resume.continues
-                else None
-            )
-            had_events = any(self.log_path.glob("events.out.tfevents.*"))
-            self._tensorboard = TensorBoardLog(self.log_path, resumed_step)
-            self._tensorboard.attach(self.model.logger)
-            if first and self._rebuilt and not had_events:
-                self._tensorboard.write_episodes(self._rebuilt)
-            self._writer = BackgroundWriter()
+            rebuilt = self._prepare(self.model.replay_buffer) if first else []
+            continued = first and self._resume is not None and self._resume.continues
+            resumed_step = self._resume.global_step if continued and self._resume else None
+            self._files.open(self.model.logger, resumed_step, rebuilt)
         except BaseException:
             self.close()
             raise
 
-    def _prepare(self, buffer: Any) -> None:
-        """What only the first ``learn`` of the run does: check the folder is this run's, and
-        put the files a resume continues in the checkpoint's state."""
+    def _prepare(self, buffer: Any) -> list[EpisodeRecord]:
+        """What only the first ``learn`` of the run does: check the folders are this run's and
+        put the files a resume continues in the checkpoint's state; returns the episodes
+        rebuilt for a deleted log."""
         identity = RunIdentity(self.run_name, self._run_id)
-        self._rebuilt = prepare_run_folders(self.save_path, self.log_path, identity, self._resume)
+        rebuilt = prepare_run_folders(self.save_path, self.log_path, identity, self._resume)
         if self.replay_log:
-            self._count_buffer_rows(buffer)
-
-    def _count_buffer_rows(self, buffer: Any) -> None:
-        """Line the run's row count up with the buffer. A resumed buffer must match its log.
-        A new run's model may hold rows already (trained before this callback came): those
-        go into the first save, oldest first, as rows ``pos .. pos + buffer_size`` when the
-        buffer has wrapped (so that row ``n`` sits at buffer index ``n % buffer_size``)."""
-        size = buffer.buffer_size
-        if self._resume is None:
-            self._rows_logged = buffer.pos if buffer.full else 0
-            self._unlogged_rows = size if buffer.full else buffer.pos
-            return
-        self._rows_logged = lineage_size(self._lineage)
-        if self._rows_logged % size != buffer.pos:
-            raise UnsupportedSetupError(
-                f"the replay buffer is at row {buffer.pos}, but the run's replay log holds "
-                f"{self._rows_logged} rows; was the buffer changed between load_resumable() "
-                "and learn()?"
-            )
+            lineage = self._resume.lineage if self._resume else []
+            self._recorder = ReplayRecorder(self.run_name, self._run_id, lineage)
+            self._recorder.adopt(buffer, resumed=self._resume is not None)
+        return rebuilt
 
     # -- training ---------------------------------------------------------------------------
 
@@ -315,7 +237,7 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
     def _save(self, records: list[EpisodeRecord]) -> None:
         """Save at a consistent point after ``records`` ended (none: ``learn`` ended between
         episodes, and only ``latest.pth`` moves on)."""
-        assert self.metadata is not None and self._writer is not None
+        assert self.metadata is not None
         episode = self.episodes_completed
         targets = []
         if records:
@@ -324,22 +246,26 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
             self.best_reward = max(self.best_reward, *rewards)
             if episode // self.save_every > records[0].episode // self.save_every:
                 targets.append(periodic_name(episode))
-        replay = self._new_replay_rows()
+        steps = (int(self.num_timesteps) - self._timesteps_at_save) // self.training_env.num_envs
+        self._timesteps_at_save = int(self.num_timesteps)
+        replay = None
+        if self._recorder is not None:
+            replay = self._recorder.new_rows(self.model.replay_buffer, steps)
         wall_time = self._wall_time_offset + time.monotonic() - self._started
         exact_state = {
             RNG_STATE: capture_rng(self.model.action_space, cuda=self.model.device.type == "cuda"),
             ENV_STATE: capture_env_state(self.training_env) if self._env_protocol else None,
-            REPLAY: {"lineage": self._lineage} if self.replay_log else None,
+            REPLAY: {"lineage": self._recorder.lineage} if self._recorder else None,
         }
         progress = Progress(episode, int(self.num_timesteps), self.best_reward, wall_time)
         checkpoint = build_checkpoint(self.model, progress, self.metadata, exact_state)
         diverged = non_finite_parts(checkpoint[MODEL])
         if diverged:
             self._diverged(diverged)
-        assert self._tensorboard is not None
-        self._tensorboard.write_episodes(records)
+        assert self._files.tensorboard is not None
+        self._files.tensorboard.write_episodes(records)
         rows = [record.csv_row() for record in records]
-        self._writer.submit(functools.partial(self._write, rows, replay, checkpoint, targets))
+        self._files.submit(functools.partial(self._write, rows, replay, checkpoint, targets))
         self.last_saved_step = int(self.num_timesteps)
         self.last_saved_episode = episode
 
@@ -355,28 +281,6 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
             checkpoint=latest if latest.exists() else None,
         )
 
-    def _new_replay_rows(self) -> tuple[int, Rows] | None:
-        """Copy the rows added since the last save and extend the lineage over them."""
-        steps = int(self.model.num_timesteps) - self._timesteps_at_save
-        self._timesteps_at_save = int(self.model.num_timesteps)
-        if not self.replay_log:
-            return None
-        new = steps // self.training_env.num_envs + self._unlogged_rows
-        self._unlogged_rows = 0
-        if not new:
-            return None
-        buffer = self.model.replay_buffer
-        count = self._rows_logged + new
-        # Rows overwritten before this save (more than the buffer holds) are not needed by
-        # any resume: each one reads only the newest buffer_size rows of its lineage.
-        kept = min(new, buffer.buffer_size)
-        rows = rows_since(buffer, count, kept)
-        self._lineage = extend_lineage(
-            self._lineage, self.run_name, self._run_id, count - kept, count
-        )
-        self._rows_logged = count
-        return count - kept, rows
-
     def _write(
         self,
         csv_rows: list[list[Any]],
@@ -386,11 +290,11 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
     ) -> None:
         """One save, in the order that keeps every file consistent: the CSV rows, the replay
         segment the checkpoint refers to, ``latest.pth``, then its copies."""
-        assert self._csv is not None
+        assert self._files.csv is not None
         if csv_rows:
-            self._csv.append(csv_rows)
-        if replay is not None:
-            ReplayLog(self.save_path.parent, self.run_name, self._run_id).append(*replay)
+            self._files.csv.append(csv_rows)
+        if replay is not None and self._recorder is not None:
+            self._recorder.log(self.save_path.parent).append(*replay)
         latest = self.save_path / LATEST_NAME
         save_checkpoint(checkpoint, latest)
         for name in targets:
@@ -413,27 +317,11 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
             super()._on_training_end()
             if at_consistent_point and self.model.num_timesteps > self._timesteps_at_save:
                 self._save([])
-            if self._writer is not None:
-                self._writer.flush()
+            self._files.flush()
         finally:
             self.close()
 
     def close(self) -> None:
         """Finish the pending writes and release the run's files and lock (idempotent; runs
         when ``learn`` ends)."""
-        writer, self._writer = self._writer, None
-        try:
-            if writer is not None:
-                writer.close()
-        finally:
-            for log in (self._csv, self._tensorboard):
-                if log is not None:
-                    log.close()
-            self._csv = self._tensorboard = None
-            if self._lock is not None:
-                self._lock.release()
-                self._lock = None
-
-
-def _now() -> str:
-    return datetime.now().isoformat(timespec="seconds")
+        self._files.close()

@@ -10,11 +10,21 @@ whether resuming it can be exact and why not, and its origin (the parent of a fo
 from __future__ import annotations
 
 import dataclasses
-import math
+import os
+import platform
 from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from gymnasium import spaces
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+
+from robot6_sb3 import __version__
+from robot6_sb3.algorithms import algo_name
+from robot6_sb3.env_state import env_description, inexact_reasons
 from robot6_sb3.errors import CheckpointError
+from robot6_sb3.model_config import describe_model
 
 FORMAT_VERSION = 2
 """1: SAC/TQC, one env, twelve keys only. 2: any supported algorithm, VecEnvs, SB3's own
@@ -32,8 +42,14 @@ class RunSettings:
     replay_log: bool = True
     """Log the replay buffer, which exact resume needs."""
     log_dir: str | None = None
-    """The run's log folder (CSV, TensorBoard), relative to its checkpoint folder when it can
-    be; ``None`` when the run writes no logs."""
+    """The run's log folder (CSV, TensorBoard), relative to its checkpoint folder; ``None``
+    for a run of format 1, whose logs are in ``runs/<run>``."""
+
+    @staticmethod
+    def relative_log_dir(log_path: Path, save_path: Path) -> str:
+        """``log_path`` as :attr:`log_dir` stores it, relative to the checkpoint folder (so
+        moving the project folder keeps it right)."""
+        return os.path.relpath(Path(log_path).absolute(), Path(save_path).absolute())
 
 
 @dataclass(frozen=True)
@@ -75,6 +91,61 @@ class RunMetadata:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def of_run(
+        cls,
+        model: OffPolicyAlgorithm,
+        run_name: str,
+        run_id: str,
+        settings: RunSettings,
+        origin: RunMetadata | None = None,
+        parent: dict[str, Any] | None = None,
+        labels: dict[str, Any] | None = None,
+    ) -> RunMetadata:
+        """What the checkpoints of ``model``'s run record about it.
+
+        :param model: the model, with its training env
+        :param settings: how the run writes its files
+        :param origin: the metadata of the checkpoint a resumed run continues (or forks)
+            from: its labels and, for a run that continues, its creation time carry over
+        :param parent: for a fork, where it branched off
+        :param labels: more labels; they win over the origin's
+        """
+        venv = model.get_env()
+        reasons = inexact_reasons(venv)
+        if not settings.replay_log:
+            reasons.append(
+                "trained without the replay log (--no-buffer, replay_log=False): a resume "
+                "starts with an empty replay buffer"
+            )
+        if model.device.type != "cpu":
+            reasons.append(
+                f"trained on {model.device.type}: GPU kernels are not bitwise reproducible"
+            )
+        description = describe_model(model)
+        continues = origin is not None and origin.run_id == run_id
+        return cls(
+            algo=algo_name(model),
+            policy=description["policy"],
+            model_kwargs=description["kwargs"],
+            **env_description(venv),
+            obs_dim=int(spaces.flatdim(venv.observation_space)),
+            act_dim=int(spaces.flatdim(venv.action_space)),
+            run_name=run_name,
+            run_id=run_id,
+            settings=settings,
+            seed=model.seed,
+            device=model.device.type,
+            exact=not reasons,
+            inexact_reasons=reasons,
+            parent=parent,
+            labels={**(origin.labels if origin else {}), **(labels or {})},
+            versions=package_versions(),
+            created=origin.created
+            if continues and origin
+            else datetime.now().isoformat(timespec="seconds"),
+        )
 
     @property
     def net_arch(self) -> Any:
@@ -212,5 +283,22 @@ def migrate_v1(values: dict[str, Any], source: str) -> dict[str, Any]:
     }
 
 
-def is_finite_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+def package_versions() -> dict[str, str]:
+    """Versions of what shaped the checkpoint, stored in its metadata."""
+    import gymnasium
+    import numpy as np
+    import sb3_contrib
+    import stable_baselines3
+    import torch
+
+    versions = {
+        "robot6_sb3": __version__,
+        "stable_baselines3": stable_baselines3.__version__,
+        "sb3_contrib": sb3_contrib.__version__,
+        "torch": torch.__version__,
+        "gymnasium": gymnasium.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+    # torch.__version__ is a str subclass that would need pickle to load.
+    return {name: str(version) for name, version in versions.items()}

@@ -353,4 +353,4 @@ def test_a_script_whose_training_diverges_gets_the_error_and_finite_files(tmp_pa
     latest = load_checkpoint(tmp_path / "run" / "latest.pth")  # every tensor finite
     rows = (tmp_path / "run" / "training.csv").read_text().splitlines()[1:]
     assert len(rows) == latest["episode"] >= 1
-    assert callback._lock is None, "the run's lock is released"
+    assert not callback._files.locked, "the run's lock is released"

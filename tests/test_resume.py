@@ -280,9 +280,20 @@ def test_deleted_logs_without_a_replay_log_are_said_to_be_gone(robot6, workdir: 
     ]
 
 
-def test_run_settings_survive_a_resume_unless_overridden_with_a_notice(robot6, workdir: Path) -> None:
+def test_run_settings_survive_a_resume_unless_overridden_with_a_notice(
+    robot6, workdir: Path
+) -> None:
     first = robot6(
-        "train", "--episodes", "2", "--save-every", "2", "--keep-last", "1", "--runs-dir", "logs", *TINY
+        "train",
+        "--episodes",
+        "2",
+        "--save-every",
+        "2",
+        "--keep-last",
+        "1",
+        "--runs-dir",
+        "logs",
+        *TINY,
     )
     assert first.exit_code == 0, first.output
     run = only_run(workdir / "checkpoints")
