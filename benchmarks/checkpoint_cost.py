@@ -44,7 +44,8 @@ from robot6_sb3 import ResumableCheckpointCallback
 from robot6_sb3.planning import TrainRequest, plan_training
 from robot6_sb3.replay_log import ReplayLog
 from robot6_sb3.replay_rows import fill_buffer, rows_since
-from robot6_sb3.trainer import build_model, make_env, run_training
+from robot6_sb3.trainer import build_model, run_training
+from robot6_sb3.vec_env import make_env
 
 EPISODE_STEPS = 50
 RUN_NAME = "sac_20990101-000000"

@@ -32,7 +32,8 @@ import robot6_envs
 from benchmarks.measure import parser
 from robot6_sb3.evaluation import evaluate_policy
 from robot6_sb3.planning import TrainRequest, plan_training
-from robot6_sb3.trainer import build_model, make_env
+from robot6_sb3.trainer import build_model
+from robot6_sb3.vec_env import make_env
 
 PANDA_ENV_ID = "PandaReachDense-v3"
 """The panda-gym comparison env (needs ``pip install panda-gym``)."""

@@ -33,8 +33,10 @@ from robot6_sb3.episode_logs import CsvLog
 from robot6_sb3.hyperparameters import Hyperparameters
 from robot6_sb3.planning import TrainRequest, plan_training
 from robot6_sb3.replay_log import ReplayLog
+from robot6_sb3.replay_recorder import ReplayRecorder
 from robot6_sb3.resumable_callback import ResumableCheckpointCallback
-from robot6_sb3.trainer import make_env, run_training
+from robot6_sb3.trainer import run_training
+from robot6_sb3.vec_env import make_env
 
 EPISODE_STEPS = 50
 
@@ -53,11 +55,7 @@ def plain_sb3(episodes: int, seed: int, hyperparameters: Hyperparameters) -> flo
 
 TIMED = [
     (ResumableCheckpointCallback, "_save", "whole save, `_save` (training thread)"),
-    (
-        ResumableCheckpointCallback,
-        "_new_replay_rows",
-        "- of it: replay rows copy (training thread)",
-    ),
+    (ReplayRecorder, "new_rows", "- of it: replay rows copy (training thread)"),
     (resumable_callback, "build_checkpoint", "- of it: checkpoint snapshot (training thread)"),
     (Logger, "dump", "TensorBoard dump (training thread)"),
     (ResumableCheckpointCallback, "_write", "whole write job, `_write` (writer thread)"),

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from robot6_sb3.atomic import atomic_write_bytes
-from robot6_sb3.checkpoint import load_checkpoint
+from robot6_sb3.checkpoint import load_checkpoint, metadata_of
 from robot6_sb3.discovery import resume_candidates
 from robot6_sb3.errors import CheckpointError, UsageError
-from robot6_sb3.layout import CSV_NAME, METADATA, WALL_TIME, run_time
+from robot6_sb3.layout import CSV_NAME, WALL_TIME, run_time
 from robot6_sb3.training_csv import episode_rows
 
 RECENT_EPISODES = 100
@@ -125,7 +125,7 @@ def summarize_run(run: str, checkpoints_dir: Path, runs_dir: Path) -> RunSummary
         except CheckpointError:
             continue
         wall_time = checkpoint.get(WALL_TIME)
-        parent = (checkpoint[METADATA].get("parent") or {}).get("run")
+        parent = metadata_of(checkpoint).parent_run
         break
     return RunSummary(
         run=run,

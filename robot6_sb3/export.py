@@ -10,25 +10,27 @@ import numpy as np
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from robot6_sb3.atomic import atomic_write_bytes
-from robot6_sb3.checkpoint import Checkpoint
-from robot6_sb3.trainer import model_from_checkpoint
+from robot6_sb3.checkpoint import load_checkpoint
+from robot6_sb3.resume import model_from_checkpoint
 
 
-def export_sb3(checkpoint: Checkpoint, path: Path) -> OffPolicyAlgorithm:
-    """Write ``checkpoint`` as an SB3 ``.zip`` at ``path`` (atomically) and return the model.
+def export_sb3(checkpoint_path: Path, path: Path) -> OffPolicyAlgorithm:
+    """Write the checkpoint at ``checkpoint_path`` as an SB3 ``.zip`` at ``path`` (atomically)
+    and return the model.
 
     The zip holds what SB3's own ``save`` holds: actor, critics and their targets, the three
     optimizers, log-alpha, the spaces and the run's hyperparameters, so
     ``SAC.load(path, env=...)`` can also train on. It holds no replay buffer and none of the
     exact-resume state; ``robot6 train --resume-ckpt`` is the way to continue a run exactly.
 
-    :param checkpoint: a loaded robot6 checkpoint
+    :param checkpoint_path: a robot6 checkpoint
     :param path: the ``.zip`` to write
+    :raises CheckpointError: for a missing or damaged checkpoint
     :raises CheckpointWriteError: when the file cannot be written
     """
     # model_from_checkpoint allocates a small buffer but records the run's buffer_size, so
     # that training on after SB3's load allocates what the run used.
-    model = model_from_checkpoint(checkpoint, device="cpu")
+    model = model_from_checkpoint(load_checkpoint(checkpoint_path), device="cpu")
     buffer = io.BytesIO()
     model.save(buffer)
     model.env.close()

@@ -17,10 +17,10 @@ from datetime import datetime
 from pathlib import Path
 
 from robot6_sb3.atomic import fsync_dir
-from robot6_sb3.checkpoint import load_checkpoint
+from robot6_sb3.checkpoint import load_checkpoint, metadata_of
 from robot6_sb3.discovery import checkpoint_files
 from robot6_sb3.errors import CheckpointError, CheckpointWriteError, RunLockedError, UsageError
-from robot6_sb3.layout import METADATA, REPLAY, RunPaths, periodic_episode, run_time
+from robot6_sb3.layout import REPLAY, RunPaths, periodic_episode, run_time
 from robot6_sb3.run_lock import RunLock, is_locked
 
 
@@ -108,7 +108,7 @@ def run_needs(run_dir: Path) -> dict[str, str]:
         for source in (checkpoint.get(REPLAY) or {}).get("lineage", []):
             if source["run"] != own:
                 needs.setdefault(str(source["run"]), "its replay buffer")
-        parent = (checkpoint[METADATA].get("parent") or {}).get("run")
+        parent = metadata_of(checkpoint).parent_run
         if parent and parent != own:
             needs[parent] = "its parent checkpoint and replay buffer"
     return needs

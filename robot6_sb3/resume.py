@@ -7,21 +7,24 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.utils import get_device
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
 from robot6_sb3.algorithms import algo_class
-from robot6_sb3.checkpoint import apply_checkpoint, load_checkpoint
+from robot6_sb3.checkpoint import Checkpoint, apply_checkpoint, load_checkpoint, metadata_of
 from robot6_sb3.env_state import check_same_env, restore_env_state
-from robot6_sb3.errors import CheckpointError, ReplayHistoryError
+from robot6_sb3.errors import CheckpointError, ReplayHistoryError, UsageError
 from robot6_sb3.exactness import replay_root
 from robot6_sb3.layout import ENV_STATE, REPLAY, RUN_TIME_FORMAT
 from robot6_sb3.model_config import build_model
+from robot6_sb3.planning import choose_device
 from robot6_sb3.replay_log import load_buffer, replay_problem
 from robot6_sb3.resumable_callback import ResumableCheckpointCallback
 from robot6_sb3.resume_point import ResumePoint, continues_run, fork_root
 from robot6_sb3.run_metadata import RunMetadata
+from robot6_sb3.vec_env import make_env
 
 SAVED = "saved"
 """Default of the run settings of :func:`load_resumable`: take the checkpoint's value."""
@@ -176,3 +179,25 @@ def _default_log_path(resume: ResumePoint, run_folder: Path) -> Path | None:
     """Where a continued run's logs go when its log folder is gone: where it said they were."""
     saved = resume.metadata.settings.log_dir
     return None if saved is None else (run_folder / saved).resolve()
+
+
+def model_from_checkpoint(checkpoint: Checkpoint, device: str = "cpu") -> OffPolicyAlgorithm:
+    """A model with the checkpoint's networks, for evaluation or export (not for resuming: its
+    replay buffer is minimal and its env is a fresh one).
+
+    :raises UsageError: when the checkpoint's algorithm or env is unknown here, or the
+        model cannot be rebuilt from it
+    """
+    metadata = metadata_of(checkpoint)
+    if metadata.env_id is None or metadata.env_id not in gym.registry:
+        raise UsageError(
+            f"the checkpoint's env {metadata.env_id!r} is not a registered Gymnasium env here"
+        )
+    env = make_env(metadata.env_id, metadata.env_kwargs)
+    description = {"policy": metadata.policy, "kwargs": metadata.model_kwargs}
+    # Only the networks matter here: a buffer of one episode instead of the run's million.
+    small = {"buffer_size": 1_000, "learning_starts": 0}
+    model = build_model(algo_class(metadata.algo), description, env, choose_device(device), small)
+    apply_checkpoint(model, checkpoint)
+    model.buffer_size = int(metadata.model_kwargs.get("buffer_size", model.buffer_size))
+    return model

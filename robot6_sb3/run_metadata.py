@@ -148,6 +148,11 @@ class RunMetadata:
         )
 
     @property
+    def parent_run(self) -> str | None:
+        """The name of the run this one was forked from (``None`` for a run of its own)."""
+        return None if self.parent is None else str(self.parent.get("run"))
+
+    @property
     def net_arch(self) -> Any:
         """The network layout, as given in ``policy_kwargs`` (``None``: the algorithm's default)."""
         return (self.model_kwargs.get("policy_kwargs") or {}).get("net_arch")

@@ -46,9 +46,10 @@ from robot6_sb3.evaluation import EvaluationResult, evaluate_policy
 from robot6_sb3.evaluation_callback import PeriodicEvaluationCallback
 from robot6_sb3.layout import RunPaths
 from robot6_sb3.planning import TrainingPlan, TrainRequest, plan_training
+from robot6_sb3.resume import model_from_checkpoint
 from robot6_sb3.run_lock import RunLock, is_locked
 from robot6_sb3.sweep_space import SearchSpace
-from robot6_sb3.trainer import model_from_checkpoint, run_training
+from robot6_sb3.trainer import run_training
 
 SWEEPS_DIR_NAME = "sweeps"
 STORAGE_FILE_NAME = "optuna.db"

@@ -8,36 +8,29 @@ written yet) and trains until the run has its episodes or is asked to stop.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-import gymnasium as gym
 import torch
 from gymnasium import spaces
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import Logger
-from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
-from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
+from stable_baselines3.common.vec_env import VecEnv
 
-from robot6_sb3.algorithms import ALGORITHMS, algo_class
-from robot6_sb3.checkpoint import Checkpoint, apply_checkpoint, metadata_of
+from robot6_sb3.algorithms import ALGORITHMS
 from robot6_sb3.errors import CheckpointWriteError, TrainingDivergedError, UsageError
 from robot6_sb3.layout import DEFAULT_RUNS_DIR, RunPaths, create_run, remove_empty_run
-from robot6_sb3.model_config import build_model as build_from_description
 from robot6_sb3.model_state import capture_networks, non_finite_parts
 from robot6_sb3.planning import TrainingPlan, checkpoints_root, choose_device
 from robot6_sb3.resumable_callback import ResumableCheckpointCallback
 from robot6_sb3.resume import load_resumable
 from robot6_sb3.run_metadata import RunSettings
 from robot6_sb3.stopping import StopTrainingOnRequest
-
-VEC_ENVS: dict[str, type[VecEnv]] = {"dummy": DummyVecEnv, "subproc": SubprocVecEnv}
+from robot6_sb3.vec_env import make_env
 
 
 @dataclass(frozen=True)
@@ -56,47 +49,11 @@ class TrainingResult:
     """The trained model (its env is closed)."""
 
 
-def _monitored(env_id: str, env_kwargs: dict[str, Any]) -> gym.Env:
-    return Monitor(gym.make(env_id, **env_kwargs))
-
-
-def make_env(
-    env_id: str, env_kwargs: dict[str, Any], n_envs: int = 1, vec_env: str = "dummy"
-) -> VecEnv:
-    """The training env: ``n_envs`` ``Monitor``-wrapped envs in a Dummy or Subproc VecEnv."""
-    factory = functools.partial(_monitored, env_id, dict(env_kwargs))
-    return VEC_ENVS[vec_env]([factory] * n_envs)
-
-
 def build_model(plan: TrainingPlan, env: VecEnv, device: str) -> OffPolicyAlgorithm:
     """A fresh model for a new run of ``plan``."""
     policy = "MultiInputPolicy" if isinstance(env.observation_space, spaces.Dict) else "MlpPolicy"
     kwargs = plan.hyperparameters.sb3_kwargs(plan.algo, env)
     return ALGORITHMS[plan.algo](policy, env, seed=plan.seed, device=device, verbose=0, **kwargs)
-
-
-def model_from_checkpoint(checkpoint: Checkpoint, device: str = "cpu") -> OffPolicyAlgorithm:
-    """A model with the checkpoint's networks, for evaluation or export (not for resuming: its
-    replay buffer is minimal and its env is a fresh one).
-
-    :raises UsageError: when the checkpoint's algorithm or env is unknown here, or the
-        model cannot be rebuilt from it
-    """
-    metadata = metadata_of(checkpoint)
-    if metadata.env_id is None or metadata.env_id not in gym.registry:
-        raise UsageError(
-            f"the checkpoint's env {metadata.env_id!r} is not a registered Gymnasium env here"
-        )
-    env = make_env(metadata.env_id, metadata.env_kwargs)
-    description = {"policy": metadata.policy, "kwargs": metadata.model_kwargs}
-    # Only the networks matter here: a buffer of one episode instead of the run's million.
-    small = {"buffer_size": 1_000, "learning_starts": 0}
-    model = build_from_description(
-        algo_class(metadata.algo), description, env, choose_device(device), small
-    )
-    apply_checkpoint(model, checkpoint)
-    model.buffer_size = int(metadata.model_kwargs.get("buffer_size", model.buffer_size))
-    return model
 
 
 def _total_timesteps(plan: TrainingPlan, n_envs: int) -> int:

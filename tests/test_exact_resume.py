@@ -20,7 +20,7 @@ from robot6_sb3.checkpoint import load_checkpoint
 from robot6_sb3.cli import app
 from robot6_sb3.layout import REQUIRED_KEYS
 from robot6_sb3.replay_log import load_buffer
-from robot6_sb3.trainer import make_env
+from robot6_sb3.vec_env import make_env
 from tests.helpers import TINY, assert_same_tensors, load, only_run
 
 FIELDS = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")

@@ -10,7 +10,8 @@ from sb3_contrib import TQC
 from stable_baselines3 import SAC
 
 from robot6_sb3.checkpoint import load_checkpoint
-from robot6_sb3.trainer import make_env, model_from_checkpoint
+from robot6_sb3.resume import model_from_checkpoint
+from robot6_sb3.vec_env import make_env
 from tests.helpers import TINY, load, only_run
 
 

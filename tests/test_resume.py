@@ -11,7 +11,8 @@ import torch
 
 from robot6_sb3.checkpoint import apply_checkpoint, load_checkpoint
 from robot6_sb3.planning import TrainRequest, plan_training
-from robot6_sb3.trainer import build_model, make_env
+from robot6_sb3.trainer import build_model
+from robot6_sb3.vec_env import make_env
 from tests.helpers import TINY, assert_same_tensors, load, only_run, tree_bytes
 
 

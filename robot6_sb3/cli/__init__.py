@@ -1,8 +1,10 @@
 """The ``robot6`` command line: thin Typer commands over the library (one module per group)."""
 
 from robot6_sb3.cli import (  # noqa: F401  (importing registers their commands)
+    checkpoints,
+    evaluate,
+    runs,
     sweep,
-    tools,
     train,
 )
 from robot6_sb3.cli.app import app

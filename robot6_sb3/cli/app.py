@@ -8,9 +8,10 @@ Exit codes: 0 done, 1 a file could not be written, 2 bad input (nothing written)
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -65,6 +66,12 @@ RunsDir = Annotated[
 ]
 
 
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")
+]
+DeviceOption = Annotated[str, typer.Option(help="Where to run the networks: auto, cpu or cuda.")]
+
+
 def shown(path: Path) -> str:
     """``path`` as the user would type it: relative to the working directory when inside it."""
     absolute = Path(path).absolute()
@@ -81,6 +88,36 @@ def human_size(size: float) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     raise AssertionError("unreachable")
+
+
+def check_output_path(path: Path, suffixes: Sequence[str], option: str) -> Path:
+    """``path`` if a file with one of ``suffixes`` can be written there, else a usage error.
+
+    :param path: the file to be created or replaced
+    :param suffixes: accepted endings, lower case with the dot (``".png"``)
+    :param option: how the user gave the path (``"--plot"``), for the message
+    :raises UsageError: for a wrong suffix, a missing or read-only folder, or a folder in
+        the file's place
+    """
+    path = Path(path)
+    if path.suffix.lower() not in suffixes:
+        raise UsageError(
+            f"{option} {path} must end with {' or '.join(suffixes)}, got "
+            f"{path.suffix or 'no suffix'}"
+        )
+    folder = path.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise UsageError(
+            f"{option} {path}: {folder} {what}; create the folder or pick another path"
+        )
+    if path.is_dir():
+        raise UsageError(f"{option} {path} is a folder; give a file name inside it")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(
+            f"{option} {path} cannot be written (permission denied); pick another path"
+        )
+    return path
 
 
 def readable(message: str) -> str:

@@ -1,32 +1,25 @@
-"""``robot6 train`` and ``robot6 list-checkpoints``."""
+"""``robot6 train``: a new run, or a resumed one."""
 
 from __future__ import annotations
 
-import json
 import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
-from robot6_sb3.checkpoint import load_checkpoint, metadata_of
 from robot6_sb3.cli.app import (
     CheckpointsDir,
     app,
     err,
     errors_to_exit_codes,
-    human_size,
     out,
     shown,
 )
 from robot6_sb3.cli.signals import StopSignals
-from robot6_sb3.discovery import checkpoint_files, find_resume_checkpoint, run_dirs
-from robot6_sb3.errors import CheckpointError, TrainingDivergedError, UsageError
-from robot6_sb3.exactness import exactness
+from robot6_sb3.errors import TrainingDivergedError, UsageError
 from robot6_sb3.hyperparameters import Hyperparameters
 from robot6_sb3.layout import (
     BEST_REWARD,
@@ -36,7 +29,6 @@ from robot6_sb3.layout import (
     LATEST_NAME,
 )
 from robot6_sb3.planning import TrainingPlan, TrainRequest, plan_training
-from robot6_sb3.resume_point import foreign_to_folder
 from robot6_sb3.trainer import TrainingResult, run_training
 from robot6_sb3.training_csv import read_rows
 
@@ -303,108 +295,3 @@ def train(
             out.print("No episode was completed, so nothing was saved.")
         raise typer.Exit(code=stop.exit_code)
     out.print(f"Done: {summary}")
-
-
-def _describe_file(path: Path) -> dict[str, Any]:
-    stat = path.stat()
-    entry: dict[str, Any] = {
-        "path": str(path),
-        "file": path.name,
-        "size_bytes": stat.st_size,
-        "age_seconds": round(time.time() - stat.st_mtime, 1),
-    }
-    try:
-        checkpoint = load_checkpoint(path)
-    except CheckpointError as exc:
-        entry["error"] = str(exc)
-        return entry
-    verdict = exactness(checkpoint, path)
-    entry.update(
-        episode=checkpoint[EPISODE],
-        global_step=checkpoint[GLOBAL_STEP],
-        best_reward=checkpoint[BEST_REWARD],
-        exact=verdict.exact,
-        exact_reason=verdict.reason,
-        parent=(checkpoint["metadata"].get("parent") or {}).get("run"),
-        foreign=foreign_to_folder(path, metadata_of(checkpoint)),
-    )
-    return entry
-
-
-def _human_age(seconds: float) -> str:
-    for unit, length in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= length:
-            return f"{seconds / length:.0f} {unit} ago"
-    return f"{seconds:.0f} s ago"
-
-
-@app.command("list-checkpoints")
-def list_checkpoints(
-    checkpoints_dir: CheckpointsDir = DEFAULT_CHECKPOINTS_DIR,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")
-    ] = False,
-) -> None:
-    """List every run's checkpoints and mark the one `robot6 train --resume` would pick."""
-    choice = find_resume_checkpoint(checkpoints_dir)
-    pick = choice.path.resolve() if choice.path else None
-    runs = []
-    for run_dir in run_dirs(checkpoints_dir):
-        files = [_describe_file(path) for path in checkpoint_files(run_dir)]
-        for entry in files:
-            entry["resume_pick"] = pick is not None and Path(entry["path"]).resolve() == pick
-        runs.append({"run": run_dir.name, "path": str(run_dir), "files": files})
-    if as_json:
-        print(
-            json.dumps(
-                {
-                    "checkpoints_dir": str(checkpoints_dir),
-                    "resume_pick": str(choice.path) if choice.path else None,
-                    "runs": runs,
-                },
-                indent=2,
-            )
-        )
-        return
-    if not any(run["files"] for run in runs):
-        out.print(f"No checkpoints in {checkpoints_dir}/ yet; start a run with: robot6 train")
-        return
-    table = Table(title=f"Checkpoints in {checkpoints_dir}/", title_justify="left")
-    for column in ("run", "file", "episode", "global_step", "best_reward", "size", "age", "exact"):
-        table.add_column(
-            column,
-            justify="right"
-            if column in ("episode", "global_step", "best_reward", "size")
-            else "left",
-        )
-    for run in runs:
-        for entry in run["files"]:
-            name = entry["file"] + ("  <- --resume" if entry["resume_pick"] else "")
-            if "error" in entry:
-                table.add_row(
-                    run["run"],
-                    name,
-                    "-",
-                    "-",
-                    "-",
-                    human_size(entry["size_bytes"]),
-                    _human_age(entry["age_seconds"]),
-                    Text(f"unreadable: {entry['error']}", style="red"),
-                )
-                continue
-            exact = "yes" if entry["exact"] else f"no: {entry['exact_reason']}"
-            if entry["foreign"]:
-                exact += f" ({entry['foreign']})"
-            table.add_row(
-                run["run"],
-                name,
-                str(entry["episode"]),
-                str(entry["global_step"]),
-                f"{entry['best_reward']:.4f}",
-                human_size(entry["size_bytes"]),
-                _human_age(entry["age_seconds"]),
-                exact,
-            )
-    out.print(table)
-    if choice.path is None:
-        out.print("Nothing loadable: robot6 train --resume would start from scratch.")
