@@ -30,7 +30,7 @@ bench: $(STAMP)
 # What a user of the library gets: the wheel alone, in a fresh venv, used from another folder.
 WHEEL_VENV := .wheel-venv
 wheel-check: $(STAMP)
-	rm -rf dist $(WHEEL_VENV)
+	rm -rf dist build $(WHEEL_VENV)
 	$(PYTHON) -m pip wheel --quiet --disable-pip-version-check --no-deps -w dist .
 	python3 -m venv $(WHEEL_VENV)
 	$(WHEEL_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt dist/*.whl

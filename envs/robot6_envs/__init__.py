@@ -13,7 +13,7 @@ per process::
 
 from gymnasium.envs.registration import register, registry
 
-import robot6_envs.native_output  # noqa: F401  (first: imports pybullet without its banner)
+import robot6_envs.simulation  # noqa: F401  (first: imports pybullet without its banner)
 from robot6_envs.reach_base_env import MAX_EPISODE_STEPS
 from robot6_envs.reach_env import ENV_ID, Robot6ReachEnv
 from robot6_envs.reach_goal_env import GOAL_ENV_ID, Robot6ReachGoalEnv

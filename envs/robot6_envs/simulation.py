@@ -2,18 +2,54 @@
 
 Every :class:`Simulation` owns its own client (never PyBullet's global one), so several
 environments live side by side in one process without interfering.
+
+PyBullet prints a build banner when it is imported and ``argv[0]=`` on every connection,
+straight from C. Those lines would land in the middle of ``robot6 ... --json`` output and
+training logs, so they go to ``/dev/null``: this module imports pybullet silently, first
+(the package imports it before anything else that uses pybullet), and connects silently.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import os
+import sys
 import time
+from collections.abc import Iterator
 
-import numpy as np
-import pybullet
-import pybullet_data
-from pybullet_utils.bullet_client import BulletClient
+_LIBC = ctypes.CDLL(None)
 
-from robot6_envs.native_output import silenced_native_output
+
+@contextlib.contextmanager
+def silenced_native_output() -> Iterator[None]:
+    """Send what C code writes to file descriptors 1 and 2 to ``/dev/null`` for the block."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        saved = [os.dup(1), os.dup(2)]
+    except OSError:  # no standard streams at all: nothing to protect
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        _LIBC.fflush(None)  # C stdio buffers still point at /dev/null: empty them there
+        for fd, copy in ((1, saved[0]), (2, saved[1])):
+            os.dup2(copy, fd)
+            os.close(copy)
+        os.close(devnull)
+
+
+with silenced_native_output():
+    import pybullet
+
+import numpy as np  # noqa: E402  (after the silenced import of pybullet, on purpose)
+import pybullet_data  # noqa: E402
+from pybullet_utils.bullet_client import BulletClient  # noqa: E402
 
 GRAVITY = -9.81
 """Gravity along z, in m/s^2."""
