@@ -7,10 +7,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from robot6_sb3.checkpoint import load_checkpoint, metadata_of
-from robot6_sb3.exactness import exactness
+from robot6_sb3.checkpoint import Checkpoint, load_checkpoint, metadata_of
+from robot6_sb3.checkpoint_schema import tensors_in
+from robot6_sb3.exactness import exactness, replay_root
 from robot6_sb3.layout import (
     BEST_REWARD,
     EPISODE,
@@ -18,6 +17,7 @@ from robot6_sb3.layout import (
     LOG_ALPHA,
     METADATA,
     REPLAY,
+    REPLAY_DIR_NAME,
     STATE_DICT_KEYS,
     TRAINING_STATE,
     WALL_TIME,
@@ -80,22 +80,33 @@ class CheckpointSummary:
     exact_reason: str
     """Why (or why not)."""
     replay_transitions: int | None
-    """Transitions the checkpoint's replay lineage covers (``None`` without a buffer)."""
+    """Buffer rows the checkpoint's replay lineage covers (``None`` without a buffer)."""
     foreign: str | None = None
     """Why the file is not its folder's own (copied from another run), or ``None``."""
+    replay_bytes: int | None = None
+    """Disk taken by the replay segments of the runs its lineage names (``None``: no log)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _tensors(value: Any, prefix: str) -> list[TensorInfo]:
-    if isinstance(value, torch.Tensor):
-        return [TensorInfo(prefix, list(value.shape), str(value.dtype).removeprefix("torch."))]
-    if isinstance(value, dict):
-        return [info for key, item in value.items() for info in _tensors(item, f"{prefix}.{key}")]
-    if isinstance(value, list):
-        return [info for i, item in enumerate(value) for info in _tensors(item, f"{prefix}.{i}")]
-    return []
+def _tensors(checkpoint: Checkpoint) -> list[TensorInfo]:
+    """Every tensor of the twelve documented keys, once (``model`` holds the same ones)."""
+    return [
+        TensorInfo(name, list(tensor.shape), str(tensor.dtype).removeprefix("torch."))
+        for key in (*STATE_DICT_KEYS, LOG_ALPHA)
+        for name, tensor in tensors_in(checkpoint[key], key)
+    ]
+
+
+def _replay_bytes(checkpoint: Checkpoint, path: Path) -> int | None:
+    """Bytes of the replay segments of the runs the checkpoint's lineage names."""
+    replay = checkpoint.get(REPLAY)
+    if replay is None:
+        return None
+    root = replay_root(checkpoint, path)
+    folders = {root / str(source["run"]) / REPLAY_DIR_NAME for source in replay["lineage"]}
+    return sum(f.stat().st_size for folder in folders if folder.is_dir() for f in folder.iterdir())
 
 
 def inspect_checkpoint(path: Path) -> CheckpointSummary:
@@ -107,7 +118,8 @@ def inspect_checkpoint(path: Path) -> CheckpointSummary:
     path = Path(path)
     checkpoint = load_checkpoint(path)
     metadata = checkpoint[METADATA]
-    training = checkpoint.get(TRAINING_STATE, {})
+    training = checkpoint.get(TRAINING_STATE) or {}
+    log_alpha = checkpoint[LOG_ALPHA]
     counters = {
         EPISODE: checkpoint[EPISODE],
         GLOBAL_STEP: checkpoint[GLOBAL_STEP],
@@ -115,9 +127,7 @@ def inspect_checkpoint(path: Path) -> CheckpointSummary:
         WALL_TIME: checkpoint.get(WALL_TIME),
         "n_updates": training.get("n_updates"),
         "sb3_episode_num": training.get("episode_num"),
-        "log_alpha": float(checkpoint[LOG_ALPHA].reshape(-1)[0])
-        if checkpoint[LOG_ALPHA].numel()
-        else None,
+        "log_alpha": float(log_alpha.reshape(-1)[0]) if log_alpha.numel() else None,
     }
     verdict = exactness(checkpoint, path)
     replay = checkpoint.get(REPLAY)
@@ -127,11 +137,10 @@ def inspect_checkpoint(path: Path) -> CheckpointSummary:
         metadata={name: metadata.get(name) for name in METADATA_FIELDS},
         counters=counters,
         keys=list(checkpoint),
-        tensors=[
-            info for key in (*STATE_DICT_KEYS, LOG_ALPHA) for info in _tensors(checkpoint[key], key)
-        ],
+        tensors=_tensors(checkpoint),
         exact=verdict.exact,
         exact_reason=verdict.reason,
         foreign=foreign_to_folder(path, metadata_of(checkpoint)),
         replay_transitions=None if replay is None else lineage_size(replay["lineage"]),
+        replay_bytes=_replay_bytes(checkpoint, path),
     )

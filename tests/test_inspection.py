@@ -50,19 +50,22 @@ def test_table_shows_the_fields_and_a_forked_run_names_its_parent(robot6, workdi
     (child,) = [p for p in (workdir / "checkpoints").iterdir() if p != parent]
 
     result = robot6("inspect", str(child / "latest.pth"))
+    with_tensors = robot6("inspect", str(child / "latest.pth"), "--tensors")
 
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == with_tensors.exit_code == 0, result.output
+    summary = result.stdout.split("Settings")[0]
     for text in (
-        "Robot6Reach-v0",
-        "net_arch",
-        "learning_rate",
-        f"{parent.name} at episode 1",
-        "exact resume",
+        f"forked from {parent.name} at episode 1",
+        "SAC on Robot6Reach-v0, 1 env(s) (dummy), net [32, 32]",
+        "episode 2, global_step 100",
+        "0:00:0",  # wall time as h:mm:ss
         "yes: networks, optimizers, counters, RNG, env state and replay log are all there",
-        "policy.mu.weight",
-        "3x32",
+        "replay log",
     ):
-        assert text in result.stdout, text
+        assert text in summary, text
+    assert "learning_rate" in result.stdout and "net_arch" in result.stdout
+    assert "policy.mu.weight" not in result.stdout and "--tensors lists them" in result.stdout
+    assert "policy.mu.weight" in with_tensors.stdout and "3x32" in with_tensors.stdout
 
 
 def test_not_exact_without_buffer_or_with_its_replay_log_gone(robot6, workdir: Path) -> None:

@@ -32,7 +32,7 @@ app = typer.Typer(
     name="robot6",
     help="Train a 6-DOF PyBullet arm with Stable-Baselines3; stop at any moment, resume exactly.",
     no_args_is_help=True,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,
     pretty_exceptions_show_locals=False,
     add_completion=False,
 )

@@ -22,7 +22,7 @@ from robot6_sb3.cli.app import (
     shown,
 )
 from robot6_sb3.export import export_sb3, max_prediction_difference
-from robot6_sb3.inspection import inspect_checkpoint
+from robot6_sb3.inspection import CheckpointSummary, inspect_checkpoint
 from robot6_sb3.layout import DEFAULT_CHECKPOINTS_DIR
 from robot6_sb3.listing import CheckpointEntry, list_checkpoints
 
@@ -77,7 +77,9 @@ def list_checkpoints_command(
 
 @app.command()
 def export(
-    ckpt: Annotated[Path, typer.Argument(help="The robot6 checkpoint (.pth) to export.")],
+    ckpt: Annotated[
+        Path, typer.Argument(metavar="CKPT", help="The robot6 checkpoint (.pth) to export.")
+    ],
     out_path: Annotated[
         Path,
         typer.Argument(
@@ -98,52 +100,91 @@ def export(
     )
 
 
+def _clock(seconds: float | None) -> str:
+    """Seconds as h:mm:ss."""
+    if seconds is None:
+        return "-"
+    minutes, second = divmod(round(seconds), 60)
+    hours, minute = divmod(minutes, 60)
+    return f"{hours}:{minute:02d}:{second:02d}"
+
+
+def _summary_rows(summary: CheckpointSummary) -> list[tuple[str, str]]:
+    metadata, counters = summary.metadata, summary.counters
+    parent = metadata["parent"]
+    run = f"{metadata['run_name']} (id {metadata['run_id']})"
+    if parent:
+        run += f", forked from {parent['run']} at episode {parent['episode']}"
+    net = (metadata["model_kwargs"].get("policy_kwargs") or {}).get("net_arch", "default")
+    rows = [
+        ("run", run),
+        (
+            "algorithm",
+            f"{metadata['algo'].upper()} on {metadata['env_id']}, {metadata['n_envs']} env(s) "
+            f"({metadata['vec_env']}), net {net}",
+        ),
+        (
+            "progress",
+            f"episode {counters['episode']}, global_step {counters['global_step']:,}, best "
+            f"reward {counters['best_reward']:.4f}, {_clock(counters['wall_time_s'])} of training",
+        ),
+        ("exact resume", ("yes: " if summary.exact else "no: ") + summary.exact_reason),
+        (
+            "sizes",
+            f"this file {human_size(summary.size_bytes)}; replay log "
+            + (
+                "none"
+                if summary.replay_bytes is None
+                else f"{human_size(summary.replay_bytes)} for {summary.replay_transitions:,} rows"
+            ),
+        ),
+    ]
+    if summary.foreign:
+        rows.append(("run folder", summary.foreign))
+    return rows
+
+
 @app.command()
 def inspect(
-    ckpt: Annotated[Path, typer.Argument(help="The robot6 checkpoint (.pth) to describe.")],
+    ckpt: Annotated[
+        Path, typer.Argument(metavar="CKPT", help="The robot6 checkpoint (.pth) to describe.")
+    ],
+    tensors: Annotated[
+        bool, typer.Option("--tensors", help="Also list every tensor with its shape and dtype.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Show a checkpoint's metadata, tensors, counters and whether resuming it is exact."""
+    """Show what a checkpoint holds: its run, progress, whether resuming it is exact, its
+    settings, and (with --tensors) its tensors."""
     with errors_to_exit_codes():
         summary = inspect_checkpoint(ckpt)
     if as_json:
         print(json.dumps(summary.to_dict(), indent=2))
         return
-    metadata = summary.metadata
-    table = Table(title=f"{shown(Path(summary.path))} ({human_size(summary.size_bytes)})")
-    table.add_column("field")
+    table = Table(title=shown(Path(summary.path)), title_justify="left", show_header=False)
+    table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
-    for name in ("format_version", "algo", "policy", "env_id", "env_kwargs", "n_envs", "vec_env"):
-        table.add_row(name, str(metadata[name]))
-    table.add_row("obs_dim / act_dim", f"{metadata['obs_dim']} / {metadata['act_dim']}")
-    for name, value in (metadata["model_kwargs"] or {}).items():
-        table.add_row(f"  {name}", str(value))
-    table.add_row("seed", str(metadata["seed"]))
-    table.add_row("run", f"{metadata['run_name']} (id {metadata['run_id']})")
-    parent = metadata["parent"]
-    table.add_row(
-        "parent",
-        "-"
-        if not parent
-        else f"{parent['run']} at episode {parent['episode']} ({parent['checkpoint']})",
-    )
-    table.add_row("created", str(metadata["created"]))
-    versions = metadata["versions"] or {}
-    table.add_row("versions", ", ".join(f"{k} {v}" for k, v in versions.items()))
-    for name, value in summary.counters.items():
-        table.add_row(name, "-" if value is None else str(value))
-    table.add_row(
-        "replay transitions",
-        "-" if summary.replay_transitions is None else str(summary.replay_transitions),
-    )
-    table.add_row("exact resume", ("yes: " if summary.exact else "no: ") + summary.exact_reason)
-    if summary.foreign:
-        table.add_row("run folder", summary.foreign)
-    table.add_row("keys", ", ".join(summary.keys))
+    for row in _summary_rows(summary):
+        table.add_row(*row)
     out.print(table)
-    tensors = Table(title="Tensors")
+    metadata = summary.metadata
+    details = Table(title="Settings", title_justify="left", show_header=False)
+    details.add_column("field")
+    details.add_column("value", overflow="fold")
+    for name, value in (metadata["model_kwargs"] or {}).items():
+        details.add_row(name, str(value))
+    details.add_row("env_kwargs", str(metadata["env_kwargs"]))
+    details.add_row("seed", str(metadata["seed"]))
+    details.add_row("run settings", str(metadata["settings"]))
+    details.add_row("created", str(metadata["created"]))
+    details.add_row("versions", ", ".join(f"{k} {v}" for k, v in metadata["versions"].items()))
+    out.print(details)
+    if not tensors:
+        out.print(f"{len(summary.tensors)} tensors; --tensors lists them.")
+        return
+    listing = Table(title="Tensors", title_justify="left")
     for column in ("key", "shape", "dtype"):
-        tensors.add_column(column)
+        listing.add_column(column)
     for info in summary.tensors:
-        tensors.add_row(info.key, "x".join(map(str, info.shape)) or "scalar", info.dtype)
-    out.print(tensors)
+        listing.add_row(info.key, "x".join(map(str, info.shape)) or "scalar", info.dtype)
+    out.print(listing)
