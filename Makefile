@@ -2,9 +2,15 @@
 # whenever pyproject.toml or constraints.txt changed (the stamp file below), then run.
 # One install serves every target: the tests also smoke-test the sweeps (optuna) and the
 # benchmarks (panda-gym), so the dev environment holds those extras too.
+#
+# PYTHON is the interpreter .venv is made with (make PYTHON=/path/to/python3.11 ...). The
+# pinned versions in constraints.txt are for Python 3.11 (PyTorch's CPU build, NumPy,
+# PyBullet wheels); another interpreter is refused before anything is installed.
+PYTHON ?= python3
+SUPPORTED_PYTHON := 3.11
 VENV := .venv
-PYTHON := $(VENV)/bin/python
-PIP_INSTALL := $(PYTHON) -m pip install --quiet --disable-pip-version-check -c constraints.txt
+VENV_PYTHON := $(VENV)/bin/python
+PIP_INSTALL := $(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 EXTRAS := dev,sweep,bench
 STAMP := $(VENV)/.installed
 
@@ -25,14 +31,14 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 bench: $(STAMP)
-	$(PYTHON) -m benchmarks $(ARGS)
+	$(VENV_PYTHON) -m benchmarks $(ARGS)
 
 # What a user of the library gets: the wheel alone, in a fresh venv, used from another folder.
 WHEEL_VENV := .wheel-venv
 wheel-check: $(STAMP)
 	rm -rf dist build $(WHEEL_VENV)
-	$(PYTHON) -m pip wheel --quiet --disable-pip-version-check --no-deps -w dist .
-	python3 -m venv $(WHEEL_VENV)
+	$(VENV_PYTHON) -m pip wheel --quiet --disable-pip-version-check --no-deps -w dist .
+	$(PYTHON) -m venv $(WHEEL_VENV)
 	$(WHEEL_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt dist/*.whl
 	cd "$$(mktemp -d)" && $(CURDIR)/$(WHEEL_VENV)/bin/python $(CURDIR)/examples/resumable_sac.py \
 		--steps 300 --net-arch 16 \
@@ -40,10 +46,15 @@ wheel-check: $(STAMP)
 		--learning-starts 50 --no-progress \
 	&& $(CURDIR)/$(WHEEL_VENV)/bin/robot6 train --resume --episodes 3 --no-progress
 
-$(PYTHON):
-	python3 -m venv $(VENV)
+$(VENV_PYTHON):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null || { \
+		echo "robot6-sb3 needs Python $(SUPPORTED_PYTHON) (the versions pinned in constraints.txt are" \
+		"built for it), but PYTHON=$(PYTHON) is $$($(PYTHON) --version 2>/dev/null || echo missing)." \
+		"Run make with PYTHON=/path/to/python$(SUPPORTED_PYTHON); nothing was installed." >&2; \
+		exit 2; }
+	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml constraints.txt | $(PYTHON)
+$(STAMP): pyproject.toml constraints.txt | $(VENV_PYTHON)
 	$(PIP_INSTALL) -e '.[$(EXTRAS)]'
 	touch $@
 

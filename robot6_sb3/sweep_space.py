@@ -26,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -388,8 +387,6 @@ def load_space(path: Path) -> SearchSpace:
     except OSError as exc:
         raise UsageError(f"cannot read the space file {path}: {exc.strerror}") from None
     if path.suffix == ".toml":
-        if sys.version_info < (3, 11):
-            raise UsageError(f"{path}: TOML space files need Python 3.11+; use YAML")
         import tomllib
 
         try:

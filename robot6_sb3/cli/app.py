@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
@@ -79,6 +80,19 @@ def shown(path: Path) -> str:
         return str(absolute.relative_to(Path.cwd()))
     except ValueError:
         return str(absolute)
+
+
+def robot6_command() -> str:
+    """How to start robot6 again, so that a printed command runs as printed from the working
+    directory in a fresh shell: ``robot6`` where it is installed for everyone, else the
+    path of the virtual environment's script (``.venv/bin/robot6``), which a fresh shell
+    does not find on its PATH."""
+    if sys.prefix == sys.base_prefix:
+        return "robot6"
+    script = Path(sys.executable).parent / "robot6"
+    if script.is_file():
+        return shlex.quote(shown(script))
+    return f"{shlex.quote(shown(Path(sys.executable)))} -m robot6_sb3"
 
 
 def human_size(size: float) -> str:

@@ -16,6 +16,7 @@ from robot6_sb3.cli.app import (
     err,
     errors_to_exit_codes,
     out,
+    robot6_command,
     shown,
 )
 from robot6_sb3.cli.signals import StopSignals
@@ -49,14 +50,14 @@ def _resume_command(plan: TrainingPlan, latest: Path, **options: object) -> str:
     """The command that continues the run from ``latest`` with this session's settings (the
     run's own settings, such as --save-every or --n-envs, are in the checkpoint)."""
     request = plan.request
-    words = ["robot6", "train", "--resume-ckpt", shown(latest), "--episodes", str(request.episodes)]
+    words = ["train", "--resume-ckpt", shown(latest), "--episodes", str(request.episodes)]
     if request.device != "auto":
         words += ["--device", request.device]
     if request.threads != 1:
         words += ["--threads", str(request.threads)]
     for name, value in options.items():
         words += [f"--{name.replace('_', '-')}", str(value)]
-    return shlex.join(words)
+    return f"{robot6_command()} {shlex.join(words)}"
 
 
 RECENT_EPISODES = 50
