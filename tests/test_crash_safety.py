@@ -8,7 +8,6 @@ from __future__ import annotations
 import errno
 import os
 import random
-import shlex
 import shutil
 import signal
 import subprocess
