@@ -22,6 +22,7 @@ from robot6_sb3.atomic import atomic_write
 from robot6_sb3.checkpoint_schema import Checkpoint, migrate, validate_checkpoint
 from robot6_sb3.errors import CheckpointError
 from robot6_sb3.layout import (
+    BEST_EVAL,
     BEST_REWARD,
     ENV_STATE,
     EPISODE,
@@ -81,7 +82,7 @@ def build_checkpoint(
     :param progress: episode, global_step, best_reward and wall time to record
     :param metadata: what describes the run
     :param exact_state: the RNG states, env state and replay reference (``None`` values for
-        what the run cannot record)
+        what the run cannot record), and the best periodic evaluation, if any
     """
     networks = capture_networks(model)
     counters = capture_counters(model)
@@ -97,6 +98,8 @@ def build_checkpoint(
         WALL_TIME: float(progress.wall_time_s),
     }
     checkpoint.update({key: exact_state.get(key) for key in (RNG_STATE, ENV_STATE, REPLAY)})
+    if exact_state.get(BEST_EVAL) is not None:
+        checkpoint[BEST_EVAL] = exact_state[BEST_EVAL]
     return checkpoint
 
 

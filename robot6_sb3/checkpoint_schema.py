@@ -18,6 +18,7 @@ import torch
 from robot6_sb3.errors import CheckpointError
 from robot6_sb3.layout import (
     ALPHA_OPT,
+    BEST_EVAL,
     BEST_REWARD,
     ENV_STATE,
     EPISODE,
@@ -115,6 +116,8 @@ def validate_checkpoint(checkpoint: Any, source: Path | str = "checkpoint") -> N
         checkpoint[ENV_STATE], (dict, list)
     ):
         raise CheckpointError(f"{source}: '{ENV_STATE}' must be a list or dict")
+    if checkpoint.get(BEST_EVAL) is not None and not isinstance(checkpoint[BEST_EVAL], dict):
+        raise CheckpointError(f"{source}: '{BEST_EVAL}' must be a dict")
     replay = checkpoint.get(REPLAY)
     if replay is not None and not (
         isinstance(replay, dict) and isinstance(replay.get("lineage"), list)

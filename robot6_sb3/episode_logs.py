@@ -25,10 +25,12 @@ class CsvLog:
     """Appends rows to a run's ``training.csv``, flushed and fsynced per call.
 
     :param path: the CSV file; created with the header when missing or empty
+    :param columns: the header
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, columns: tuple[str, ...] = CSV_COLUMNS) -> None:
         self.path = Path(path)
+        self.columns = columns
         self._file: Any = None
 
     def open(self) -> None:
@@ -42,7 +44,7 @@ class CsvLog:
             ) from exc
         self._csv = csv.writer(self._file)
         if new:
-            self.append([list(CSV_COLUMNS)])
+            self.append([list(self.columns)])
 
     def append(self, rows: list[list[Any]]) -> None:
         try:
@@ -101,6 +103,13 @@ class TensorBoardLog:
             if record.distance is not None:
                 values["episode/final_distance"] = record.distance
             self.output.write(values, dict.fromkeys(values), step=record.global_step)
+
+    def write_evaluation(self, row: dict[str, Any]) -> None:
+        """``eval/*`` of one periodic evaluation, at its ``global_step``."""
+        values = {
+            f"eval/{name}": row[name] for name in row if name not in ("episode", "global_step")
+        }
+        self.output.write(values, dict.fromkeys(values), step=int(row["global_step"]))
 
     def close(self) -> None:
         self.detach()

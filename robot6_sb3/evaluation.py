@@ -36,6 +36,13 @@ class EvaluationResult:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def better_than(self, other: EvaluationResult | None) -> bool:
+        """Whether this result beats ``other``: a higher success rate, or the same with a
+        higher mean reward."""
+        if other is None:
+            return True
+        return (self.success_rate, self.mean_reward) > (other.success_rate, other.mean_reward)
+
 
 def evaluate_policy(
     model: BaseAlgorithm,
@@ -65,25 +72,38 @@ def evaluate_policy(
     if on_frame is not None:
         kwargs["render_mode"] = "rgb_array"
     env = gym.make(env_id, **kwargs)
-    rewards, successes, distances = [], [], []
     try:
-        for episode in range(episodes):
-            obs, info = env.reset(seed=seed if episode == 0 else None)
-            if on_frame is not None:
-                on_frame(env.render())
-            total, done = 0.0, False
-            while not done:
-                action, _ = model.predict(obs, deterministic=deterministic)
-                obs, reward, terminated, truncated, info = env.step(action)
-                total += float(reward)
-                done = terminated or truncated
-                if on_frame is not None:
-                    on_frame(env.render())
-            rewards.append(total)
-            successes.append(bool(info.get("is_success", False)))
-            distances.append(float(info.get("distance", np.nan)))
+        return evaluate_in(model, env, episodes, deterministic, seed, on_frame)
     finally:
         env.close()
+
+
+def evaluate_in(
+    model: BaseAlgorithm,
+    env: gym.Env,
+    episodes: int,
+    deterministic: bool = True,
+    seed: int = 0,
+    on_frame: Callable[[np.ndarray], None] | None = None,
+) -> EvaluationResult:
+    """:func:`evaluate_policy` in ``env``, which is reset with ``seed`` first (so evaluating
+    again in the same env meets the same targets)."""
+    rewards, successes, distances = [], [], []
+    for episode in range(episodes):
+        obs, info = env.reset(seed=seed if episode == 0 else None)
+        if on_frame is not None:
+            on_frame(env.render())
+        total, done = 0.0, False
+        while not done:
+            action, _ = model.predict(obs, deterministic=deterministic)
+            obs, reward, terminated, truncated, info = env.step(action)
+            total += float(reward)
+            done = terminated or truncated
+            if on_frame is not None:
+                on_frame(env.render())
+        rewards.append(total)
+        successes.append(bool(info.get("is_success", False)))
+        distances.append(float(info.get("distance", np.nan)))
     return EvaluationResult(
         episodes=episodes,
         success_rate=float(np.mean(successes)),

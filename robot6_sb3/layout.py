@@ -7,10 +7,12 @@ This module is the single place that spells these names; every other module impo
     checkpoints/<run>/latest.pth        rewritten after every episode
     checkpoints/<run>/best.pth          rewritten when an episode beats best_reward
     checkpoints/<run>/ckpt_ep_N.pth     every ``save_every`` completed episodes
+    checkpoints/<run>/best_eval.pth     the best periodic evaluation (``eval_every``)
     checkpoints/<run>/replay/           append-only transition log (exact resume)
     checkpoints/<run>/run.json          the run's name and id (runs/<run>/ has one too)
     runs/<run>/events.out.tfevents.*    TensorBoard
     runs/<run>/training.csv             one row per episode
+    runs/<run>/evaluations.csv          one row per periodic evaluation
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ RUN_TIME_FORMAT = "%Y%m%d-%H%M%S"
 RUN_NAME_RE = re.compile(r"^(?P<algo>[a-z0-9]+)_(?P<stamp>\d{8}-\d{6})$")
 
 CSV_COLUMNS = ("episode", "global_step", "episode_reward", "episode_length", "success", "distance")
+EVAL_CSV_NAME = "evaluations.csv"
+EVAL_COLUMNS = ("episode", "global_step", "mean_reward", "success_rate", "mean_final_distance")
+"""One row per periodic evaluation (``--eval-every``), after ``episode`` completed episodes."""
+BEST_EVAL_NAME = "best_eval.pth"
 """The first three are the documented ones; the rest follow them (SPEC 4)."""
 
 # The twelve documented checkpoint keys (SPEC 5).
@@ -67,6 +73,7 @@ RNG_STATE = "rng_state"
 ENV_STATE = "env_state"
 REPLAY = "replay"
 WALL_TIME = "wall_time_s"
+BEST_EVAL = "best_eval"
 
 
 def periodic_name(episode: int) -> str:

@@ -79,6 +79,11 @@ class TrainRequest:
     resume_ckpt: Path | None = None
     keep_last: int | None = None
     """Keep only this many newest ``ckpt_ep_N.pth`` files while training (``None``: all)."""
+    eval_every: int | None = None
+    """Completed episodes between two deterministic evaluations (``None``: none; on resume,
+    the run's own setting)."""
+    eval_episodes: int | None = None
+    """Episodes per evaluation (default 20; on resume, the run's own)."""
     n_envs: int | None = None
     """Envs stepped together (default 1; a resumed run keeps its own)."""
     vec_env: str | None = None
@@ -140,7 +145,15 @@ def choose_device(device: str) -> str:
 
 
 def _check_request(request: TrainRequest) -> None:
-    minimum = {"episodes": 1, "threads": 1, "save_every": 1, "keep_last": 1, "n_envs": 1}
+    minimum = {
+        "episodes": 1,
+        "threads": 1,
+        "save_every": 1,
+        "keep_last": 1,
+        "n_envs": 1,
+        "eval_every": 1,
+        "eval_episodes": 1,
+    }
     for name, least in minimum.items():
         value = getattr(request, name)
         if value is not None and value < least:
@@ -302,6 +315,8 @@ def _resume_plan(request: TrainRequest, source: Path, checkpoint: Checkpoint) ->
     for option, asked, kept in (
         ("--save-every", request.save_every, saved_settings.save_every),
         ("--keep-last", request.keep_last, saved_settings.keep_last),
+        ("--eval-every", request.eval_every, saved_settings.eval_every),
+        ("--eval-episodes", request.eval_episodes, saved_settings.eval_episodes),
     ):
         if asked is not None and asked != kept:
             notices.append(f"{option} changed from {kept} to {asked} for this run")

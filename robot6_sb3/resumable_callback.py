@@ -15,8 +15,12 @@ import math
 import os
 import time
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import gymnasium as gym
 
 from robot6_sb3.algorithms import algo_name
 from robot6_sb3.atomic import atomic_copy
@@ -30,15 +34,20 @@ from robot6_sb3.env_state import (
 from robot6_sb3.episodes import EpisodeEndCallback, EpisodeRecord
 from robot6_sb3.errors import Robot6Warning, TrainingDivergedError, UnsupportedSetupError
 from robot6_sb3.layout import (
+    BEST_EVAL,
+    BEST_EVAL_NAME,
     BEST_NAME,
     ENV_STATE,
+    EVAL_COLUMNS,
     LATEST_NAME,
     MODEL,
     REPLAY,
     RNG_STATE,
+    periodic_episode,
     periodic_name,
 )
 from robot6_sb3.model_state import actor_is_finite, apply_noise, non_finite_parts
+from robot6_sb3.periodic_evaluation import PeriodicEvaluation
 from robot6_sb3.pruning import keep_last_periodic
 from robot6_sb3.replay_recorder import ReplayRecorder
 from robot6_sb3.replay_rows import Rows, check_loggable
@@ -47,6 +56,18 @@ from robot6_sb3.rng import capture_rng, restore_rng
 from robot6_sb3.run_files import RunFiles
 from robot6_sb3.run_identity import RunIdentity
 from robot6_sb3.run_metadata import RunMetadata, RunSettings
+
+
+@dataclass(frozen=True)
+class SaveJob:
+    """What one save writes, on the writer thread."""
+
+    csv_rows: list[list[Any]]
+    eval_row: list[Any] | None
+    replay: tuple[int, Rows] | None
+    checkpoint: dict[str, Any]
+    targets: list[str]
+    """Copies of ``latest.pth`` to make (best.pth, ckpt_ep_N.pth, best_eval.pth)."""
 
 
 class InexactResumeWarning(Robot6Warning):
@@ -82,6 +103,13 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
     :param replay_log: log the replay buffer, which exact resume needs (about 0.2 KB per
         transition of the robot6 env); ``False`` saves disk, and a resume then starts with an
         empty buffer
+    :param eval_every: evaluate the policy deterministically every this many completed
+        episodes, in an env of its own; the best evaluation is kept as ``best_eval.pth`` and
+        each one is logged to ``evaluations.csv`` and TensorBoard (``eval/*``); ``None``: no
+        evaluations
+    :param eval_episodes: episodes per evaluation
+    :param eval_env: builds the evaluation env (default: ``gym.make`` of the training env's
+        id and kwargs)
     :param verbose: 0 no output, 1 warnings and a line when a stop discards unsaved episodes
     :param labels: plain values stored in every checkpoint's metadata (e.g. a sweep's study and
         trial); they survive resumes and forks
@@ -96,11 +124,17 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
         replay_log: bool = True,
         verbose: int = 1,
         labels: dict[str, Any] | None = None,
+        eval_every: int | None = None,
+        eval_episodes: int = 20,
+        eval_env: Callable[[], gym.Env] | None = None,
     ) -> None:
         if not isinstance(save_every, int) or save_every < 1:
             raise ValueError(f"save_every must be an int >= 1, got {save_every!r}")
-        if keep_last is not None and (not isinstance(keep_last, int) or keep_last < 1):
-            raise ValueError(f"keep_last must be None or an int >= 1, got {keep_last!r}")
+        for name, value in (("keep_last", keep_last), ("eval_every", eval_every)):
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be None or an int >= 1, got {value!r}")
+        if not isinstance(eval_episodes, int) or eval_episodes < 1:
+            raise ValueError(f"eval_episodes must be an int >= 1, got {eval_episodes!r}")
         super().__init__(start_episode=0, verbose=verbose)
         self.save_path = Path(save_path)
         self.log_path = Path(log_path) if log_path is not None else self.save_path
@@ -108,6 +142,10 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
         self.keep_last = keep_last
         self.replay_log = replay_log
         self.labels = dict(labels or {})
+        self.eval_every = eval_every
+        self.eval_episodes = eval_episodes
+        self._eval_env = eval_env
+        self._evaluation: PeriodicEvaluation | None = None
         self.best_reward = -math.inf
         self.last_saved_step: int | None = None
         """``global_step`` of the newest save in this session (``None`` before the first)."""
@@ -171,6 +209,8 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
                     save_every=self.save_every,
                     keep_last=self.keep_last,
                     replay_log=self.replay_log,
+                    eval_every=self.eval_every,
+                    eval_episodes=self.eval_episodes,
                     log_dir=RunSettings.relative_log_dir(self.log_path, self.save_path),
                 ),
                 origin=self._resume.metadata if self._resume else None,
@@ -201,7 +241,8 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
             rebuilt = self._prepare(self.model.replay_buffer) if first else []
             continued = first and self._resume is not None and self._resume.continues
             resumed_step = self._resume.global_step if continued and self._resume else None
-            self._files.open(self.model.logger, resumed_step, rebuilt)
+            evaluations = self.eval_every is not None
+            self._files.open(self.model.logger, resumed_step, rebuilt, evaluations)
         except BaseException:
             self.close()
             raise
@@ -216,7 +257,23 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
             lineage = self._resume.lineage if self._resume else []
             self._recorder = ReplayRecorder(self.run_name, self._run_id, lineage)
             self._recorder.adopt(buffer, resumed=self._resume is not None)
+        if self.eval_every is not None:
+            self._evaluation = PeriodicEvaluation(
+                self.eval_every,
+                self.eval_episodes,
+                self._eval_env or self._eval_env_like_training(),
+                best=self._resume.best_evaluation if self._resume else None,
+            )
         return rebuilt
+
+    def _eval_env_like_training(self) -> Callable[[], gym.Env]:
+        assert self.metadata is not None
+        env_id, env_kwargs = self.metadata.env_id, self.metadata.env_kwargs
+        if env_id is None:
+            raise UnsupportedSetupError(
+                "eval_every needs eval_env= for an env that was not made with gym.make"
+            )
+        return lambda: gym.make(env_id, **env_kwargs)
 
     # -- training ---------------------------------------------------------------------------
 
@@ -251,11 +308,19 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
         replay = None
         if self._recorder is not None:
             replay = self._recorder.new_rows(self.model.replay_buffer, steps)
+        eval_row = None
+        evaluation = self._evaluation
+        if evaluation is not None and records and evaluation.due(records[0].episode, episode):
+            result, improved = evaluation.run(self.model)
+            eval_row = [episode, int(self.num_timesteps), result.mean_reward]
+            eval_row += [result.success_rate, result.mean_final_distance]
+            targets += [BEST_EVAL_NAME] if improved else []
         wall_time = self._wall_time_offset + time.monotonic() - self._started
         exact_state = {
             RNG_STATE: capture_rng(self.model.action_space, cuda=self.model.device.type == "cuda"),
             ENV_STATE: capture_env_state(self.training_env) if self._env_protocol else None,
             REPLAY: {"lineage": self._recorder.lineage} if self._recorder else None,
+            BEST_EVAL: evaluation.best_state() if evaluation else None,
         }
         progress = Progress(episode, int(self.num_timesteps), self.best_reward, wall_time)
         checkpoint = build_checkpoint(self.model, progress, self.metadata, exact_state)
@@ -264,8 +329,10 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
             self._diverged(diverged)
         assert self._files.tensorboard is not None
         self._files.tensorboard.write_episodes(records)
-        rows = [record.csv_row() for record in records]
-        self._files.submit(functools.partial(self._write, rows, replay, checkpoint, targets))
+        if eval_row is not None:
+            self._files.tensorboard.write_evaluation(dict(zip(EVAL_COLUMNS, eval_row, strict=True)))
+        job = SaveJob([r.csv_row() for r in records], eval_row, replay, checkpoint, targets)
+        self._files.submit(functools.partial(self._write, job))
         self.last_saved_step = int(self.num_timesteps)
         self.last_saved_episode = episode
 
@@ -281,25 +348,17 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
             checkpoint=latest if latest.exists() else None,
         )
 
-    def _write(
-        self,
-        csv_rows: list[list[Any]],
-        replay: tuple[int, Rows] | None,
-        checkpoint: dict[str, Any],
-        targets: list[str],
-    ) -> None:
+    def _write(self, job: SaveJob) -> None:
         """One save, in the order that keeps every file consistent: the CSV rows, the replay
         segment the checkpoint refers to, ``latest.pth``, then its copies."""
-        assert self._files.csv is not None
-        if csv_rows:
-            self._files.csv.append(csv_rows)
-        if replay is not None and self._recorder is not None:
-            self._recorder.log(self.save_path.parent).append(*replay)
+        self._files.append_rows(job.csv_rows, job.eval_row)
+        if job.replay is not None and self._recorder is not None:
+            self._recorder.log(self.save_path.parent).append(*job.replay)
         latest = self.save_path / LATEST_NAME
-        save_checkpoint(checkpoint, latest)
-        for name in targets:
+        save_checkpoint(job.checkpoint, latest)
+        for name in job.targets:
             atomic_copy(latest, self.save_path / name)
-        if self.keep_last is not None and any(name != BEST_NAME for name in targets):
+        if self.keep_last is not None and any(periodic_episode(n) for n in job.targets):
             keep_last_periodic(self.save_path, self.keep_last)
 
     def _on_episodes_discarded(self, records: list[EpisodeRecord]) -> None:
@@ -324,4 +383,8 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
     def close(self) -> None:
         """Finish the pending writes and release the run's files and lock (idempotent; runs
         when ``learn`` ends)."""
-        self._files.close()
+        try:
+            self._files.close()
+        finally:
+            if self._evaluation is not None:
+                self._evaluation.close()

@@ -43,6 +43,9 @@ def load_resumable(
     save_every: int | str = SAVED,
     keep_last: int | str | None = SAVED,
     replay_log: bool | str = SAVED,
+    eval_every: int | str | None = SAVED,
+    eval_episodes: int | str = SAVED,
+    eval_env: Any = None,
     verbose: int = 1,
     labels: dict[str, Any] | None = None,
     **overrides: Any,
@@ -69,6 +72,9 @@ def load_resumable(
     :param keep_last: as for the callback (default: the run's setting)
     :param replay_log: rebuild the replay buffer from the run's log and keep logging it
         (default: the run's setting); ``False`` resumes with an empty buffer, not exactly
+    :param eval_every: as for the callback (default: the run's setting)
+    :param eval_episodes: as for the callback (default: the run's setting)
+    :param eval_env: as for the callback
     :param verbose: the callback's verbosity
     :param labels: more labels for the run's metadata (the saved ones are kept)
     :param overrides: constructor arguments of the model to change (e.g.
@@ -123,6 +129,9 @@ def load_resumable(
         _log_path(log_path, resume, run_folder),
         save_every=metadata.settings.save_every if save_every == SAVED else save_every,
         keep_last=metadata.settings.keep_last if keep_last == SAVED else keep_last,
+        eval_every=metadata.settings.eval_every if eval_every == SAVED else eval_every,
+        eval_episodes=metadata.settings.eval_episodes if eval_episodes == SAVED else eval_episodes,
+        eval_env=eval_env,
         replay_log=use_replay,
         verbose=verbose,
         labels=labels,

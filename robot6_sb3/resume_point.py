@@ -21,12 +21,16 @@ from robot6_sb3.discovery import checkpoint_files
 from robot6_sb3.episode_history import episodes_from_replay
 from robot6_sb3.episodes import EpisodeRecord
 from robot6_sb3.errors import RepairedLogWarning, ReplayHistoryError, UsageError
+from robot6_sb3.evaluation import EvaluationResult
 from robot6_sb3.exactness import replay_root
 from robot6_sb3.layout import (
+    BEST_EVAL,
     BEST_REWARD,
     CSV_COLUMNS,
     CSV_NAME,
     EPISODE,
+    EVAL_COLUMNS,
+    EVAL_CSV_NAME,
     GLOBAL_STEP,
     LATEST_NAME,
     METADATA,
@@ -35,6 +39,7 @@ from robot6_sb3.layout import (
     TRAINING_STATE,
     WALL_TIME,
 )
+from robot6_sb3.periodic_evaluation import result_from_state
 from robot6_sb3.replay_log import ReplayLog, lineage_size
 from robot6_sb3.run_identity import (
     RunIdentity,
@@ -121,6 +126,11 @@ class ResumePoint:
         return [dict(source) for source in replay["lineage"]]
 
     @property
+    def best_evaluation(self) -> EvaluationResult | None:
+        """The best periodic evaluation of the run so far (``None``: none yet)."""
+        return result_from_state(self.checkpoint.get(BEST_EVAL))
+
+    @property
     def randomness(self) -> dict[str, Any]:
         """What the callback restores when the first rollout starts: the RNG states and the
         action noise (SB3 resets the noise at the start of ``learn``)."""
@@ -184,12 +194,12 @@ def prepare_run_folders(
     if continuing and resume.use_replay:
         log = ReplayLog(save_path.parent, save_path.name, identity.run_id)
         log.drop_after(lineage_size(resume.lineage))
-    if continuing:
-        source: Path | None = log_path / CSV_NAME
-    else:
-        parent_logs = resume.log_dir()
-        source = parent_logs / CSV_NAME if parent_logs is not None else None
-    rows = read_rows(source) if source is not None else []
+    logs = log_path if continuing else resume.log_dir()
+    evaluations = read_rows(logs / EVAL_CSV_NAME) if logs is not None else []
+    if evaluations:
+        kept = [row for row in evaluations if int(row["episode"]) <= resume.episode]
+        write_rows(log_path / EVAL_CSV_NAME, kept, EVAL_COLUMNS)
+    rows = read_rows(logs / CSV_NAME) if logs is not None else []
     return restore_csv(log_path / CSV_NAME, rows, resume)
 
 

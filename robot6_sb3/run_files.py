@@ -18,7 +18,7 @@ from robot6_sb3.atomic import remove_temp_files
 from robot6_sb3.background_writer import BackgroundWriter
 from robot6_sb3.episode_logs import CsvLog, TensorBoardLog
 from robot6_sb3.episodes import EpisodeRecord
-from robot6_sb3.layout import CSV_NAME, LOCK_NAME, REPLAY_DIR_NAME
+from robot6_sb3.layout import CSV_NAME, EVAL_COLUMNS, EVAL_CSV_NAME, LOCK_NAME, REPLAY_DIR_NAME
 from robot6_sb3.run_lock import RunLock
 
 
@@ -29,6 +29,7 @@ class RunFiles:
         self.save_path = Path(save_path)
         self.log_path = Path(log_path)
         self.csv: CsvLog | None = None
+        self.eval_csv: CsvLog | None = None
         self.tensorboard: TensorBoardLog | None = None
         self._lock: RunLock | None = None
         self._writer: BackgroundWriter | None = None
@@ -48,26 +49,44 @@ class RunFiles:
             lock.acquire()
             self._lock = lock
 
-    def open(self, logger: Logger, resumed_step: int | None, rebuilt: list[EpisodeRecord]) -> None:
-        """Open the CSV, the TensorBoard events (also fed SB3's own scalars through
+    def open(
+        self,
+        logger: Logger,
+        resumed_step: int | None,
+        rebuilt: list[EpisodeRecord],
+        evaluations: bool = False,
+    ) -> None:
+        """Open the CSVs, the TensorBoard events (also fed SB3's own scalars through
         ``logger``) and the writer thread.
 
         :param resumed_step: a continued run's checkpoint step: TensorBoard hides what a
             crash left after it
         :param rebuilt: episodes rebuilt for a deleted log folder, written to TensorBoard
             when it has no events left
+        :param evaluations: also open ``evaluations.csv``
         """
         for folder in (self.save_path, self.save_path / REPLAY_DIR_NAME, self.log_path):
             if folder.is_dir():
                 remove_temp_files(folder)  # what a crash mid-write left behind
         self.csv = CsvLog(self.log_path / CSV_NAME)
         self.csv.open()
+        if evaluations:
+            self.eval_csv = CsvLog(self.log_path / EVAL_CSV_NAME, EVAL_COLUMNS)
+            self.eval_csv.open()
         had_events = any(self.log_path.glob("events.out.tfevents.*"))
         self.tensorboard = TensorBoardLog(self.log_path, resumed_step)
         self.tensorboard.attach(logger)
         if rebuilt and not had_events:
             self.tensorboard.write_episodes(rebuilt)
         self._writer = BackgroundWriter()
+
+    def append_rows(self, rows: list[list[object]], eval_row: list[object] | None) -> None:
+        """Append episode rows to ``training.csv`` and an evaluation's to ``evaluations.csv``
+        (on the writer thread, before the checkpoint that covers them)."""
+        if rows and self.csv is not None:
+            self.csv.append(rows)
+        if eval_row is not None and self.eval_csv is not None:
+            self.eval_csv.append([eval_row])
 
     def submit(self, job: Callable[[], None]) -> None:
         """Run ``job`` on the writer thread, after the jobs before it."""
@@ -86,10 +105,10 @@ class RunFiles:
             if writer is not None:
                 writer.close()
         finally:
-            for log in (self.csv, self.tensorboard):
+            for log in (self.csv, self.eval_csv, self.tensorboard):
                 if log is not None:
                     log.close()
-            self.csv = self.tensorboard = None
+            self.csv = self.eval_csv = self.tensorboard = None
             if self._lock is not None:
                 self._lock.release()
                 self._lock = None

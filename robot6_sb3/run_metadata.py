@@ -41,6 +41,10 @@ class RunSettings:
     """Keep only this many newest ``ckpt_ep_N.pth`` (``None``: all)."""
     replay_log: bool = True
     """Log the replay buffer, which exact resume needs."""
+    eval_every: int | None = None
+    """Completed episodes between two deterministic evaluations (``None``: none)."""
+    eval_episodes: int = 20
+    """Episodes per evaluation."""
     log_dir: str | None = None
     """The run's log folder (CSV, TensorBoard), relative to its checkpoint folder; ``None``
     for a run of format 1, whose logs are in ``runs/<run>``."""

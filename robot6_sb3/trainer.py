@@ -115,6 +115,8 @@ def run_training(
                 save_every=request.save_every or RunSettings.save_every,
                 keep_last=request.keep_last,
                 replay_log=request.replay_log is not False,
+                eval_every=request.eval_every,
+                eval_episodes=request.eval_episodes or RunSettings.eval_episodes,
                 verbose=0,
                 labels=request.labels,
             )
@@ -123,6 +125,8 @@ def run_training(
                 "save_every": request.save_every,
                 "keep_last": request.keep_last,
                 "replay_log": request.replay_log,
+                "eval_every": request.eval_every,
+                "eval_episodes": request.eval_episodes,
             }
             model, saver = load_resumable(
                 plan.source,

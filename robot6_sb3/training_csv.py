@@ -69,11 +69,13 @@ def _row_problem(row: dict[str, str]) -> str | None:
     return None
 
 
-def write_rows(target: Path, rows: list[dict[str, object]]) -> None:
+def write_rows(
+    target: Path, rows: list[dict[str, object]], columns: tuple[str, ...] = CSV_COLUMNS
+) -> None:
     """Write ``target`` (atomically) with the header and ``rows`` (dicts keyed by column)."""
     text = io.StringIO(newline="")
     writer = csv.DictWriter(
-        text, fieldnames=list(CSV_COLUMNS), extrasaction="ignore", lineterminator="\r\n"
+        text, fieldnames=list(columns), extrasaction="ignore", lineterminator="\r\n"
     )
     writer.writeheader()
     writer.writerows(rows)

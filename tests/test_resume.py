@@ -310,3 +310,31 @@ def test_run_settings_survive_a_resume_unless_overridden_with_a_notice(
     ]
     assert not (workdir / "runs").exists(), "the resumes wrote their logs where the run's are"
     assert load(run / "latest.pth")["metadata"]["settings"]["save_every"] == 3
+
+
+def test_periodic_evaluations_and_best_eval_survive_a_resume_exactly(robot6, workdir: Path) -> None:
+    evaluate = ("--eval-every", "2", "--eval-episodes", "2")
+    robot6(
+        "train",
+        "--episodes",
+        "6",
+        *evaluate,
+        *TINY,
+        "--checkpoints-dir",
+        "whole",
+        "--runs-dir",
+        "whole-runs",
+    )
+    robot6("train", "--episodes", "4", *evaluate, *TINY)
+    resumed = robot6("train", "--resume", "--episodes", "6", *TINY)
+
+    assert resumed.exit_code == 0, resumed.output
+    whole, split = only_run(workdir / "whole"), only_run(workdir / "checkpoints")
+    whole_evals = workdir / "whole-runs" / whole.name / "evaluations.csv"
+    split_evals = workdir / "runs" / split.name / "evaluations.csv"
+    assert [row["episode"] for row in _rows_of(split_evals)] == ["2", "4", "6"]
+    assert split_evals.read_bytes() == whole_evals.read_bytes()
+    assert_same_tensors(
+        load(split / "best_eval.pth")["model"], load(whole / "best_eval.pth")["model"]
+    )
+    assert load(split / "latest.pth")["best_eval"] == load(whole / "latest.pth")["best_eval"]

@@ -132,6 +132,20 @@ def train(
             help="Keep only the newest this many ckpt_ep_N.pth files of the run (latest.pth and best.pth always stay)."
         ),
     ] = None,
+    eval_every: Annotated[
+        int | None,
+        typer.Option(
+            help="Evaluate the policy deterministically every this many completed episodes; the best evaluation is kept as best_eval.pth (default: no evaluations; a resumed run keeps its own).",
+            show_default=False,
+        ),
+    ] = None,
+    eval_episodes: Annotated[
+        int | None,
+        typer.Option(
+            help="Episodes per evaluation (default 20; a resumed run keeps its own).",
+            show_default=False,
+        ),
+    ] = None,
     checkpoints_dir: CheckpointsDir = DEFAULT_CHECKPOINTS_DIR,
     runs_dir: Annotated[
         Path | None,
@@ -250,6 +264,8 @@ def train(
             threads=threads,
             save_every=save_every,
             keep_last=keep_last,
+            eval_every=eval_every,
+            eval_episodes=eval_episodes,
             checkpoints_dir=checkpoints_dir,
             runs_dir=runs_dir,
             overrides={k: v for k, v in overrides.items() if v is not None},
