@@ -26,9 +26,10 @@ from robot6_sb3.errors import CheckpointWriteError, TrainingDivergedError, Usage
 from robot6_sb3.layout import DEFAULT_RUNS_DIR, RunPaths, create_run, remove_empty_run
 from robot6_sb3.model_state import capture_networks, non_finite_parts
 from robot6_sb3.planning import TrainingPlan, checkpoints_root, choose_device
+from robot6_sb3.progress import EpisodeProgress
 from robot6_sb3.resumable_callback import ResumableCheckpointCallback
 from robot6_sb3.resume import load_resumable
-from robot6_sb3.run_metadata import RunSettings
+from robot6_sb3.run_metadata import RunMetadata, RunSettings
 from robot6_sb3.stopping import StopTrainingOnRequest
 from robot6_sb3.vec_env import make_env
 
@@ -56,11 +57,19 @@ def build_model(plan: TrainingPlan, env: VecEnv, device: str) -> OffPolicyAlgori
     return ALGORITHMS[plan.algo](policy, env, seed=plan.seed, device=device, verbose=0, **kwargs)
 
 
-def _total_timesteps(plan: TrainingPlan, n_envs: int) -> int:
-    """Steps for the episodes still to train: the robot6 envs' episodes all have the same
+def _rounds(plan: TrainingPlan, n_envs: int) -> int:
+    """Episodes still to train per sub-env: the robot6 envs' episodes all have the same
     length, so the sub-envs finish theirs together, ``n_envs`` at a time."""
-    rounds = math.ceil((plan.request.episodes - plan.start_episode) / n_envs)
-    return rounds * plan.max_episode_steps * n_envs
+    return math.ceil((plan.request.episodes - plan.start_episode) / n_envs)
+
+
+def _total_timesteps(plan: TrainingPlan, n_envs: int) -> int:
+    return _rounds(plan, n_envs) * plan.max_episode_steps * n_envs
+
+
+def _final_episodes(plan: TrainingPlan, n_envs: int) -> int:
+    """The run's episode count when this session ends (at least ``--episodes``)."""
+    return plan.start_episode + _rounds(plan, n_envs) * n_envs
 
 
 def _run_paths(plan: TrainingPlan) -> RunPaths:
@@ -75,19 +84,52 @@ def _run_paths(plan: TrainingPlan) -> RunPaths:
     return create_run(plan.algo, root, runs_dir, datetime.now())
 
 
+@dataclass(frozen=True)
+class TrainingStart:
+    """What a training session is about to do, known once its run is set up."""
+
+    paths: RunPaths
+    metadata: RunMetadata
+    """The run: algorithm, env, seed, device, exactness, parent."""
+    plan: TrainingPlan
+
+
+class _OnStart(BaseCallback):
+    """Hands the :class:`TrainingStart` out when ``learn`` has set everything up."""
+
+    def __init__(
+        self,
+        saver: ResumableCheckpointCallback,
+        report: Callable[[TrainingStart], None],
+        plan: TrainingPlan,
+        paths: RunPaths,
+    ) -> None:
+        super().__init__()
+        self._saver, self._report, self._plan, self._paths = saver, report, plan, paths
+
+    def _on_training_start(self) -> None:
+        assert self._saver.metadata is not None
+        self._report(TrainingStart(self._paths, self._saver.metadata, self._plan))
+
+    def _on_step(self) -> bool:
+        return True
+
+
 def run_training(
     plan: TrainingPlan,
     should_stop: Callable[[], bool] = lambda: False,
     progress_bar: bool = False,
     callbacks: list[BaseCallback] | None = None,
+    on_start: Callable[[TrainingStart], None] | None = None,
 ) -> TrainingResult:
     """Train until the run has ``plan.request.episodes`` episodes or ``should_stop()``.
 
     :param plan: from :func:`~robot6_sb3.planning.plan_training`
     :param should_stop: polled every env step; true ends training cleanly (the unfinished
         episode is discarded, every file stays consistent with ``latest.pth``)
-    :param progress_bar: show SB3's progress bar
+    :param progress_bar: show a progress bar of episodes (:mod:`robot6_sb3.progress`)
     :param callbacks: further SB3 callbacks, run after the run's own ones
+    :param on_start: called once the run is set up, before the first step (for a header)
 
     :raises CheckpointWriteError: when a file cannot be written (disk full, read-only, ...)
     :raises RunLockedError: when another process is writing the run
@@ -142,13 +184,17 @@ def run_training(
         # No SB3 output of its own: the callback writes TensorBoard into the run's log folder.
         model.set_logger(Logger(folder=str(paths.log_dir), output_formats=[]))
         stopper = StopTrainingOnRequest(should_stop)
+        extra: list[BaseCallback] = []
+        if on_start is not None:
+            extra.append(_OnStart(saver, on_start, plan, paths))
+        if progress_bar:
+            extra.append(EpisodeProgress(_final_episodes(plan, env.num_envs), plan.start_episode))
         try:
             model.learn(
                 total_timesteps=_total_timesteps(plan, env.num_envs),
-                callback=CallbackList([stopper, saver, *(callbacks or [])]),
+                callback=CallbackList([stopper, saver, *extra, *(callbacks or [])]),
                 log_interval=1,
                 reset_num_timesteps=plan.source is None,
-                progress_bar=progress_bar,
             )
         except (ValueError, RuntimeError) as exc:
             _raise_if_diverged(model, paths, exc)

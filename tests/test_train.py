@@ -153,3 +153,29 @@ def test_diverging_training_stops_with_exit_3_and_keeps_the_last_finite_checkpoi
     assert len(rows) == latest["episode"] >= 1
     assert f"last good checkpoint, checkpoints/{run.name}/latest.pth, is intact" in result.stderr
     assert "--learning-rate 0.001" in result.stdout
+
+
+def test_a_header_comes_first_and_the_summary_names_the_next_commands(
+    robot6, workdir: Path
+) -> None:
+    result = robot6("train", "--episodes", "2", *TINY)
+
+    assert result.exit_code == 0, result.output
+    run = only_run(workdir / "checkpoints").name
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(
+        f"Run {run} (new run): SAC on Robot6Reach-v0, 1 env (dummy), seed 3, cpu"
+    )
+    assert lines[1].strip() == f"checkpoints: checkpoints/{run}/  logs: runs/{run}/"
+    after = result.stdout.split("Next:\n", 1)[1]
+    for command in (
+        f"robot6 eval checkpoints/{run}/best.pth",
+        "robot6 compare",
+        "tensorboard --logdir runs",
+        f"robot6 train --resume-ckpt checkpoints/{run}/latest.pth --episodes 4",
+    ):
+        assert command in after, command
+
+    resumed = robot6("train", "--resume", "--episodes", "3", *TINY)
+    assert f"Run {run} (continuing)" in resumed.stdout
+    assert f"from checkpoints/{run}/latest.pth; the continuation is exact" in resumed.stdout

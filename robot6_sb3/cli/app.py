@@ -82,17 +82,22 @@ def shown(path: Path) -> str:
         return str(absolute)
 
 
-def robot6_command() -> str:
-    """How to start robot6 again, so that a printed command runs as printed from the working
-    directory in a fresh shell: ``robot6`` where it is installed for everyone, else the
-    path of the virtual environment's script (``.venv/bin/robot6``), which a fresh shell
-    does not find on its PATH."""
+def venv_command(name: str) -> str:
+    """How to run the program ``name`` of this installation, so that a printed command runs
+    as printed from the working directory in a fresh shell: ``name`` where it is installed
+    for everyone, else the path of the virtual environment's script (``.venv/bin/name``),
+    which a fresh shell does not find on its PATH."""
     if sys.prefix == sys.base_prefix:
-        return "robot6"
-    script = Path(sys.executable).parent / "robot6"
-    if script.is_file():
-        return shlex.quote(shown(script))
-    return f"{shlex.quote(shown(Path(sys.executable)))} -m robot6_sb3"
+        return name
+    return shlex.quote(shown(Path(sys.executable).parent / name))
+
+
+def robot6_command() -> str:
+    """:func:`venv_command` of ``robot6`` (or ``python -m robot6_sb3`` where the script is
+    missing, as when running from a source tree)."""
+    if sys.prefix != sys.base_prefix and not (Path(sys.executable).parent / "robot6").is_file():
+        return f"{shlex.quote(shown(Path(sys.executable)))} -m robot6_sb3"
+    return venv_command("robot6")
 
 
 def human_size(size: float) -> str:

@@ -18,20 +18,21 @@ from robot6_sb3.cli.app import (
     out,
     robot6_command,
     shown,
+    venv_command,
 )
 from robot6_sb3.cli.signals import StopSignals
+from robot6_sb3.comparison import RECENT_EPISODES, summarize_run
 from robot6_sb3.errors import TrainingDivergedError, UsageError
+from robot6_sb3.exactness import exactness
 from robot6_sb3.hyperparameters import Hyperparameters
 from robot6_sb3.layout import (
     BEST_REWARD,
     DEFAULT_CHECKPOINTS_DIR,
     EPISODE,
     GLOBAL_STEP,
-    LATEST_NAME,
 )
 from robot6_sb3.planning import TrainingPlan, TrainRequest, plan_training
-from robot6_sb3.trainer import TrainingResult, run_training
-from robot6_sb3.training_csv import read_rows
+from robot6_sb3.trainer import TrainingResult, TrainingStart, run_training
 
 
 def _parse_net_arch(text: str | None) -> tuple[int, ...] | None:
@@ -46,11 +47,14 @@ def _parse_net_arch(text: str | None) -> tuple[int, ...] | None:
     return sizes
 
 
-def _resume_command(plan: TrainingPlan, latest: Path, **options: object) -> str:
+def _resume_command(
+    plan: TrainingPlan, latest: Path, episodes: int | None = None, **options: object
+) -> str:
     """The command that continues the run from ``latest`` with this session's settings (the
     run's own settings, such as --save-every or --n-envs, are in the checkpoint)."""
     request = plan.request
-    words = ["train", "--resume-ckpt", shown(latest), "--episodes", str(request.episodes)]
+    total = str(episodes or request.episodes)
+    words = ["train", "--resume-ckpt", shown(latest), "--episodes", total]
     if request.device != "auto":
         words += ["--device", request.device]
     if request.threads != 1:
@@ -60,17 +64,62 @@ def _resume_command(plan: TrainingPlan, latest: Path, **options: object) -> str:
     return f"{robot6_command()} {shlex.join(words)}"
 
 
-RECENT_EPISODES = 50
-
-
-def _recent_success(result: TrainingResult) -> str:
-    """The success rate of the newest training episodes, from the CSV, as a summary suffix."""
-    rows = read_rows(result.paths.csv)[-RECENT_EPISODES:]
-    flags = [row["success"] for row in rows if row.get("success") in ("0", "1")]
-    if not flags:
+def _recent(result: TrainingResult) -> str:
+    """The recent training episodes' mean reward and success rate, for the summary."""
+    summary = summarize_run(
+        result.paths.name, result.paths.checkpoint_dir.parent, result.paths.log_dir.parent
+    )
+    recent = min(summary.episodes, RECENT_EPISODES)
+    if summary.mean_reward is None:
         return ""
-    rate = sum(flag == "1" for flag in flags) / len(flags)
-    return f", success {rate:.0%} in the last {len(flags)} training episodes"
+    text = f"; the last {recent} training episodes: mean reward {summary.mean_reward:.4f}"
+    if summary.success_rate is not None:
+        text += f", success {summary.success_rate:.0%}"
+    return text
+
+
+def _header(start: TrainingStart) -> None:
+    """What is about to train, and where its files go."""
+    metadata, plan, paths = start.metadata, start.plan, start.paths
+    if plan.source is None:
+        how = "new run"
+    elif plan.continues_run:
+        how = "continuing"
+    else:
+        how = f"fork of {metadata.parent_run}"
+    threads = plan.request.threads
+    out.print(
+        f"Run {paths.name} ({how}): {metadata.algo.upper()} on {metadata.env_id}, "
+        f"{metadata.n_envs} env{'s' if metadata.n_envs > 1 else ''} ({metadata.vec_env}), "
+        f"seed {metadata.seed}, {metadata.device}, {threads} thread{'s' if threads > 1 else ''}; "
+        f"episodes {plan.start_episode} -> {plan.request.episodes}"
+    )
+    out.print(f"  checkpoints: {shown(paths.checkpoint_dir)}/  logs: {shown(paths.log_dir)}/")
+    if plan.source is not None and plan.checkpoint is not None:
+        verdict = exactness(plan.checkpoint, plan.source)
+        exact = "exact" if verdict.exact and plan.request.replay_log is not False else "not exact"
+        out.print(f"  from {shown(plan.source)}; the continuation is {exact}")
+    elif not metadata.exact:
+        out.print(
+            f"  its checkpoints will not resume exactly: {'; '.join(metadata.inexact_reasons)}"
+        )
+
+
+def _next_steps(result: TrainingResult, plan: TrainingPlan) -> str:
+    """The commands a user runs next, with this run's paths."""
+    robot6, paths = robot6_command(), result.paths
+    more = max(plan.request.episodes, result.episodes) * 2
+    lines = [
+        ("evaluate the best policy", f"{robot6} eval {shlex.quote(shown(paths.best))}"),
+        ("compare runs", f"{robot6} compare"),
+        (
+            "watch the curves",
+            f"{venv_command('tensorboard')} --logdir {shlex.quote(shown(paths.log_dir.parent))}",
+        ),
+        ("train on", _resume_command(plan, paths.latest, episodes=more)),
+    ]
+    width = max(len(label) for label, _ in lines) + 1
+    return "Next:\n" + "\n".join(f"  {label + ':':<{width}} {command}" for label, command in lines)
 
 
 def _report_plan(plan: TrainingPlan) -> None:
@@ -286,7 +335,9 @@ def train(
         show_progress = sys.stdout.isatty() if progress is None else progress
         started = time.monotonic()
         try:
-            result = run_training(plan, should_stop=stop.requested, progress_bar=show_progress)
+            result = run_training(
+                plan, should_stop=stop.requested, progress_bar=show_progress, on_start=_header
+            )
         except TrainingDivergedError as exc:
             if exc.checkpoint is not None:
                 lower = min(
@@ -297,11 +348,11 @@ def train(
                     f"Resume the last good checkpoint with a lower learning rate:\n  {command}"
                 )
             raise
-    latest = result.paths.checkpoint_dir / LATEST_NAME
+    latest = result.paths.latest
     minutes = (time.monotonic() - started) / 60
     summary = (
         f"run {result.paths.name}: {result.episodes} episodes, global_step {result.global_step}, "
-        f"best_reward {result.best_reward:.4f} ({minutes:.1f} min){_recent_success(result)}\n"
+        f"best_reward {result.best_reward:.4f} ({minutes:.1f} min){_recent(result)}\n"
         f"  checkpoints: {shown(result.paths.checkpoint_dir)}\n  logs: {shown(result.paths.log_dir)}"
     )
     if result.stopped_early and stop.received is not None:
@@ -312,3 +363,4 @@ def train(
             out.print("No episode was completed, so nothing was saved.")
         raise typer.Exit(code=stop.exit_code)
     out.print(f"Done: {summary}")
+    out.print(_next_steps(result, plan))
