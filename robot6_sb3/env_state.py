@@ -15,28 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gymnasium import Env, Wrapper, spaces
-from gymnasium.wrappers import (
-    AddRenderObservation,
-    ClipAction,
-    ClipReward,
-    DtypeObservation,
-    FilterObservation,
-    FlattenObservation,
-    HumanRendering,
-    OrderEnforcing,
-    PassiveEnvChecker,
-    RecordVideo,
-    RenderCollection,
-    RepeatAction,
-    RescaleAction,
-    RescaleObservation,
-    ReshapeObservation,
-    TimeLimit,
-    TransformAction,
-    TransformObservation,
-    TransformReward,
-)
+from gymnasium import Env, Wrapper, spaces, wrappers
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecEnvWrapper
 
@@ -44,8 +23,8 @@ from robot6_sb3.errors import IncompatibleCheckpointError, UnsupportedSetupError
 from robot6_sb3.model_config import to_plain
 
 WRAPPER_STATE: dict[type[Wrapper], tuple[str, ...]] = {
-    TimeLimit: ("_elapsed_steps",),
-    OrderEnforcing: ("_has_reset",),
+    wrappers.TimeLimit: ("_elapsed_steps",),
+    wrappers.OrderEnforcing: ("_has_reset",),
     Monitor: ("rewards", "needs_reset"),
 }
 """Wrappers whose state the checkpoint holds, and the attributes that make it up (Monitor's
@@ -53,23 +32,23 @@ lifetime statistics, ``episode_returns`` and the like, do not shape training and
 kept)."""
 
 STATELESS_WRAPPERS: tuple[type[Wrapper], ...] = (
-    AddRenderObservation,
-    ClipAction,
-    ClipReward,
-    DtypeObservation,
-    FilterObservation,
-    FlattenObservation,
-    HumanRendering,
-    PassiveEnvChecker,
-    RecordVideo,
-    RenderCollection,
-    RepeatAction,
-    RescaleAction,
-    RescaleObservation,
-    ReshapeObservation,
-    TransformAction,
-    TransformObservation,
-    TransformReward,
+    wrappers.AddRenderObservation,
+    wrappers.ClipAction,
+    wrappers.ClipReward,
+    wrappers.DtypeObservation,
+    wrappers.FilterObservation,
+    wrappers.FlattenObservation,
+    wrappers.HumanRendering,
+    wrappers.PassiveEnvChecker,
+    wrappers.RecordVideo,
+    wrappers.RenderCollection,
+    wrappers.RepeatAction,
+    wrappers.RescaleAction,
+    wrappers.RescaleObservation,
+    wrappers.ReshapeObservation,
+    wrappers.TransformAction,
+    wrappers.TransformObservation,
+    wrappers.TransformReward,
 )
 """Wrappers whose behaviour does not depend on what happened before."""
 
@@ -179,9 +158,9 @@ def _wrapper_layers(venv: VecEnv) -> list[tuple[str, bool]] | None:
     if spec is None:
         return None
     # gym.make's own layers, then what was put around the made env (spec.additional_wrappers).
-    made = [PassiveEnvChecker] if not spec.disable_env_checker else []
-    made += [OrderEnforcing] if spec.order_enforce else []
-    made += [TimeLimit] if spec.max_episode_steps else []
+    made = [wrappers.PassiveEnvChecker] if not spec.disable_env_checker else []
+    made += [wrappers.OrderEnforcing] if spec.order_enforce else []
+    made += [wrappers.TimeLimit] if spec.max_episode_steps else []
     paths = [_path(cls) for cls in made] + [w.entry_point for w in spec.additional_wrappers]
     return [(path, False) for path in paths]
 

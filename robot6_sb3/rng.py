@@ -15,27 +15,17 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
+from robot6_sb3.model_config import to_plain
+
 
 def bit_generator_state(generator: np.random.Generator) -> dict[str, Any]:
     """A NumPy ``Generator``'s state as plain ints, strings and lists."""
-    return _plain(generator.bit_generator.state)
+    return to_plain(generator.bit_generator.state)
 
 
 def set_bit_generator_state(generator: np.random.Generator, state: dict[str, Any]) -> None:
     """Inverse of :func:`bit_generator_state`."""
     generator.bit_generator.state = state
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def capture_rng(action_space: spaces.Space, cuda: bool) -> dict[str, Any]:
@@ -47,7 +37,7 @@ def capture_rng(action_space: spaces.Space, cuda: bool) -> dict[str, Any]:
     version, internal, gauss = random.getstate()
     state: dict[str, Any] = {
         "python": [version, list(internal), gauss],
-        "numpy": _plain(np.random.get_state(legacy=False)),
+        "numpy": to_plain(np.random.get_state(legacy=False)),
         "torch": torch.get_rng_state(),
         "action_space": bit_generator_state(action_space.np_random),
     }

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import itertools
-import json
 import warnings
-from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -16,17 +13,16 @@ from gymnasium.utils.env_checker import check_env as gymnasium_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import robot6_envs
-from robot6_envs import ENV_ID, MAX_EPISODE_STEPS, SUCCESS_DISTANCE, Robot6ReachEnv
+from robot6_envs import ENV_ID, GOAL_ENV_ID, MAX_EPISODE_STEPS, SUCCESS_DISTANCE, Robot6ReachEnv
 from robot6_envs.reach_env import STATE_KEYS
 from robot6_envs.robot import EE_STEP
-
-COMBINATIONS = list(itertools.product(["ee", "joints"], ["dense", "sparse"]))
-COMBINATION_IDS = [f"{control}-{reward_type}" for control, reward_type in COMBINATIONS]
-
-
-def _actions(env: gym.Env, n: int, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return rng.uniform(-1, 1, size=(n, *env.action_space.shape)).astype(np.float32)
+from tests.env_helpers import (
+    COMBINATION_IDS,
+    COMBINATIONS,
+    assert_plain,
+    assert_set_state_continues,
+    random_actions,
+)
 
 
 def _rollout(env: gym.Env, actions: np.ndarray) -> list[tuple[bytes, float, bool, bool, dict]]:
@@ -38,38 +34,12 @@ def _rollout(env: gym.Env, actions: np.ndarray) -> list[tuple[bytes, float, bool
     return steps
 
 
-def _assert_plain(value: Any, path: str = "state") -> None:
-    """Only exact builtin types (``np.float64`` subclasses float, so ``type(...) is`` it is)."""
-    if type(value) is dict:
-        for key, item in value.items():
-            assert type(key) is str, f"{path} has a non-str key {key!r}"
-            _assert_plain(item, f"{path}[{key!r}]")
-    elif type(value) is list:
-        for index, item in enumerate(value):
-            _assert_plain(item, f"{path}[{index}]")
-    else:
-        assert type(value) in (int, float, bool, str), f"{path} is a {type(value).__name__}"
-
-
-@pytest.fixture
-def make_env():
-    envs: list[gym.Env] = []
-
-    def make(**kwargs: Any) -> gym.Env:
-        env = gym.make(ENV_ID, **kwargs)
-        envs.append(env)
-        return env
-
-    yield make
-    for env in envs:
-        env.close()
-
-
+@pytest.mark.parametrize("env_id", [ENV_ID, GOAL_ENV_ID])
 @pytest.mark.parametrize(("control", "reward_type"), COMBINATIONS, ids=COMBINATION_IDS)
 def test_passes_gymnasium_and_sb3_env_checkers_without_warnings(
-    make_env, control: str, reward_type: str
+    make_env, env_id: str, control: str, reward_type: str
 ) -> None:
-    env = make_env(control=control, reward_type=reward_type)
+    env = make_env(env_id, control=control, reward_type=reward_type)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         gymnasium_check_env(env.unwrapped, skip_render_check=True)
@@ -113,7 +83,7 @@ def test_reward_info_and_observation_agree(make_env, reward_type: str) -> None:
     env = make_env(reward_type=reward_type)
     observation, info = env.reset(seed=1)
     assert type(info["is_success"]) is bool and type(info["distance"]) is float
-    for action in _actions(env, 20):
+    for action in random_actions(env, 20):
         observation, reward, _, _, info = env.step(action)
         assert type(reward) is float
         assert type(info["is_success"]) is bool and type(info["distance"]) is float
@@ -145,7 +115,7 @@ def test_moving_straight_to_the_target_succeeds_and_stays(make_env) -> None:
 @pytest.mark.parametrize("control", ["ee", "joints"])
 def test_same_seed_and_actions_give_bitwise_identical_episodes(make_env, control: str) -> None:
     first, second = make_env(control=control), make_env(control=control)
-    actions = _actions(first, MAX_EPISODE_STEPS)
+    actions = random_actions(first, MAX_EPISODE_STEPS)
     reset_first, reset_second = first.reset(seed=42), second.reset(seed=42)
     assert reset_first[0].tobytes() == reset_second[0].tobytes()
     assert reset_first[1] == reset_second[1]
@@ -175,22 +145,7 @@ def test_different_seeds_give_different_targets(make_env) -> None:
 def test_set_state_on_a_fresh_env_continues_bitwise_identically(control: str) -> None:
     source, restored = Robot6ReachEnv(control=control), Robot6ReachEnv(control=control)
     try:
-        source.reset(seed=11)
-        actions = _actions(source, 60, seed=5)
-        snapshot_observation = _rollout(source, actions[:30])[-1][0]
-        state = source.get_state()
-        expected = _rollout(source, actions[30:50])
-        expected_reset = source.reset()
-
-        restored.reset()
-        _rollout(restored, actions[50:60])  # a different history, which must not matter
-        observation = restored.set_state(json.loads(json.dumps(state)))
-        assert observation.tobytes() == snapshot_observation
-        assert restored.get_state() == state
-        assert _rollout(restored, actions[30:50]) == expected
-        reset_observation, reset_info = restored.reset()
-        assert reset_observation.tobytes() == expected_reset[0].tobytes()
-        assert reset_info == expected_reset[1]
+        assert_set_state_continues(source, restored, _rollout, lambda obs: obs.tobytes())
     finally:
         source.close()
         restored.close()
@@ -200,7 +155,7 @@ def test_set_state_returns_the_observation_and_velocities_matter() -> None:
     source, restored = Robot6ReachEnv(), Robot6ReachEnv()
     try:
         source.reset(seed=2)
-        actions = _actions(source, 15, seed=8)
+        actions = random_actions(source, 15, seed=8)
         *_, (last_observation, *_rest) = _rollout(source, actions[:10])
         state = source.get_state()
         assert any(v != 0.0 for v in state["joint_velocities"])
@@ -218,10 +173,10 @@ def test_set_state_returns_the_observation_and_velocities_matter() -> None:
 def test_get_state_holds_only_plain_python_values(make_env) -> None:
     env = make_env(control="joints", reward_type="sparse")
     env.reset(seed=0)
-    _rollout(env, _actions(env, 5))
+    _rollout(env, random_actions(env, 5))
     state = env.unwrapped.get_state()
     assert tuple(state) == STATE_KEYS
-    _assert_plain(state)
+    assert_plain(state)
     assert state["control"] == "joints" and state["reward_type"] == "sparse"
     assert len(state["joint_positions"]) == len(state["joint_velocities"]) == 6
     assert len(state["target"]) == 3
@@ -240,7 +195,7 @@ def test_two_envs_in_one_process_do_not_interfere(make_env) -> None:
     first.reset(seed=4)
     second.reset(seed=4)
     before = second.unwrapped.get_state()
-    actions = _actions(first, 20)
+    actions = random_actions(first, 20)
     rollout = _rollout(first, actions)
     assert second.unwrapped.get_state() == before
     assert _rollout(second, actions) == rollout

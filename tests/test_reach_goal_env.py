@@ -4,33 +4,21 @@ that HER relies on, seeding, exact state restore, and SAC + HER training on it."
 from __future__ import annotations
 
 import importlib
-import itertools
-import json
-import warnings
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from gymnasium.utils.env_checker import check_env as gymnasium_check_env
 from stable_baselines3 import SAC, HerReplayBuffer
-from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import robot6_envs
 from robot6_envs import GOAL_ENV_ID, MAX_EPISODE_STEPS, SUCCESS_DISTANCE, Robot6ReachGoalEnv
 from robot6_envs.reach_base_env import STATE_KEYS
 from robot6_envs.robot import EE_STEP
-
-COMBINATIONS = list(itertools.product(["ee", "joints"], ["dense", "sparse"]))
-COMBINATION_IDS = [f"{control}-{reward_type}" for control, reward_type in COMBINATIONS]
+from tests.env_helpers import assert_plain, assert_set_state_continues, random_actions
 
 Step = tuple[dict[str, bytes], bytes, bool, bool, dict[str, Any]]
-
-
-def _actions(env: gym.Env, n: int, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return rng.uniform(-1, 1, size=(n, *env.action_space.shape)).astype(np.float32)
 
 
 def _bytes(observation: dict[str, np.ndarray]) -> dict[str, bytes]:
@@ -53,48 +41,12 @@ def _steered_transitions(env: gym.Env, seed: int) -> list[tuple[dict, float, dic
     it both fails and succeeds (``control="ee"``)."""
     observation, _ = env.reset(seed=seed)
     transitions = []
-    for step, random_action in enumerate(_actions(env, MAX_EPISODE_STEPS, seed)):
+    for step, random_action in enumerate(random_actions(env, MAX_EPISODE_STEPS, seed)):
         toward = (observation["desired_goal"] - observation["achieved_goal"]) / EE_STEP
         action = np.clip(toward, -1, 1) if step % 2 == 0 else 0.3 * random_action
         observation, reward, _, _, info = env.step(action)
         transitions.append((observation, reward, info))
     return transitions
-
-
-def _assert_plain(value: Any, path: str = "state") -> None:
-    """Only exact builtin types (``np.float64`` subclasses float, so ``type(...) is`` it is)."""
-    if type(value) in (dict, list):
-        items = value.items() if type(value) is dict else enumerate(value)
-        for key, item in items:
-            assert type(value) is list or type(key) is str, f"{path} has a non-str key {key!r}"
-            _assert_plain(item, f"{path}[{key!r}]")
-    else:
-        assert type(value) in (int, float, bool, str), f"{path} is a {type(value).__name__}"
-
-
-@pytest.fixture
-def make_env():
-    envs: list[gym.Env] = []
-
-    def make(**kwargs: Any) -> gym.Env:
-        env = gym.make(GOAL_ENV_ID, **kwargs)
-        envs.append(env)
-        return env
-
-    yield make
-    for env in envs:
-        env.close()
-
-
-@pytest.mark.parametrize(("control", "reward_type"), COMBINATIONS, ids=COMBINATION_IDS)
-def test_passes_gymnasium_and_sb3_env_checkers_without_warnings(
-    make_env, control: str, reward_type: str
-) -> None:
-    env = make_env(control=control, reward_type=reward_type)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        gymnasium_check_env(env.unwrapped, skip_render_check=True)
-        sb3_check_env(env.unwrapped)
 
 
 def test_registered_next_to_the_flat_env_with_a_50_step_time_limit() -> None:
@@ -107,7 +59,7 @@ def test_registered_next_to_the_flat_env_with_a_50_step_time_limit() -> None:
 
 @pytest.mark.parametrize("control", ["ee", "joints"])
 def test_spaces_and_what_the_goals_hold(make_env, control: str) -> None:
-    env = make_env(control=control)
+    env = make_env(GOAL_ENV_ID, control=control)
     assert env.action_space == gym.spaces.Box(-1, 1, (3 if control == "ee" else 6,), np.float32)
     shapes = {"observation": (15,), "achieved_goal": (3,), "desired_goal": (3,)}
     assert {key: space.shape for key, space in env.observation_space.items()} == shapes
@@ -115,7 +67,7 @@ def test_spaces_and_what_the_goals_hold(make_env, control: str) -> None:
         assert space.dtype == np.float32
         assert np.all(np.isfinite(space.low)) and np.all(np.isfinite(space.high))
     observation, _ = env.reset(seed=5)
-    for action in _actions(env, 5):
+    for action in random_actions(env, 5):
         observation, *_ = env.step(action)
     state = env.unwrapped.get_state()
     assert observation["observation"][12:15].tobytes() == observation["achieved_goal"].tobytes()
@@ -131,7 +83,7 @@ def test_sparse_is_the_default_reward() -> None:
     try:
         assert env.reward_type == "sparse"
         env.reset(seed=0)
-        rewards = {env.step(action)[1] for action in _actions(env, 5)}
+        rewards = {env.step(action)[1] for action in random_actions(env, 5)}
         assert rewards == {-1.0}
     finally:
         env.close()
@@ -141,7 +93,7 @@ def test_sparse_is_the_default_reward() -> None:
 def test_compute_reward_on_a_batch_equals_the_rewards_step_returned(
     make_env, reward_type: str
 ) -> None:
-    env = make_env(reward_type=reward_type)
+    env = make_env(GOAL_ENV_ID, reward_type=reward_type)
     transitions = _steered_transitions(env, seed=1)
     successes = [info["is_success"] for _, _, info in transitions]
     assert any(successes) and not all(successes), "the episode must both fail and succeed"
@@ -165,16 +117,16 @@ def test_compute_reward_on_a_batch_equals_the_rewards_step_returned(
 
 
 def test_relabeled_goals_get_the_reward_of_their_distance(make_env) -> None:
-    env = make_env().unwrapped
+    env = make_env(GOAL_ENV_ID).unwrapped
     achieved = np.zeros((3, 3), dtype=np.float32)
     desired = np.float32([[0.0, 0.0, 0.0], [0.0, 0.049, 0.0], [0.0, 0.0, 0.051]])
     np.testing.assert_array_equal(env.compute_reward(achieved, desired, None), [0.0, 0.0, -1.0])
 
 
 def test_never_terminated_by_the_env_and_truncated_at_exactly_50_steps(make_env) -> None:
-    env = make_env(control="joints")
+    env = make_env(GOAL_ENV_ID, control="joints")
     env.reset(seed=0)
-    for step, action in enumerate(_actions(env, MAX_EPISODE_STEPS), start=1):
+    for step, action in enumerate(random_actions(env, MAX_EPISODE_STEPS), start=1):
         observation, _, terminated, truncated, info = env.step(action)
         assert terminated is False
         assert truncated is (step == MAX_EPISODE_STEPS)
@@ -188,8 +140,8 @@ def test_never_terminated_by_the_env_and_truncated_at_exactly_50_steps(make_env)
 
 @pytest.mark.parametrize("control", ["ee", "joints"])
 def test_same_seed_and_actions_give_bitwise_identical_episodes(make_env, control: str) -> None:
-    first, second = make_env(control=control), make_env(control=control)
-    actions = _actions(first, 20)
+    first, second = make_env(GOAL_ENV_ID, control=control), make_env(GOAL_ENV_ID, control=control)
+    actions = random_actions(first, 20)
     reset_first, reset_second = first.reset(seed=42), second.reset(seed=42)
     assert _bytes(reset_first[0]) == _bytes(reset_second[0])
     assert reset_first[1] == reset_second[1]
@@ -205,34 +157,19 @@ def test_set_state_on_a_fresh_env_continues_bitwise_identically(
     kwargs = {"control": control, "reward_type": reward_type}
     source, restored = Robot6ReachGoalEnv(**kwargs), Robot6ReachGoalEnv(**kwargs)
     try:
-        source.reset(seed=11)
-        actions = _actions(source, 60, seed=5)
-        snapshot_observation = _rollout(source, actions[:30])[-1][0]
-        state = source.get_state()
-        expected = _rollout(source, actions[30:50])
-        expected_reset = source.reset()
-
-        restored.reset()
-        _rollout(restored, actions[50:60])  # a different history, which must not matter
-        observation = restored.set_state(json.loads(json.dumps(state)))
-        assert _bytes(observation) == snapshot_observation
-        assert restored.get_state() == state
-        assert _rollout(restored, actions[30:50]) == expected
-        reset_observation, reset_info = restored.reset()
-        assert _bytes(reset_observation) == _bytes(expected_reset[0])
-        assert reset_info == expected_reset[1]
+        assert_set_state_continues(source, restored, _rollout, _bytes)
     finally:
         source.close()
         restored.close()
 
 
 def test_get_state_holds_only_plain_python_values(make_env) -> None:
-    env = make_env(control="joints")
+    env = make_env(GOAL_ENV_ID, control="joints")
     env.reset(seed=0)
-    _rollout(env, _actions(env, 5))
+    _rollout(env, random_actions(env, 5))
     state = env.unwrapped.get_state()
     assert tuple(state) == STATE_KEYS
-    _assert_plain(state)
+    assert_plain(state)
     assert state["control"] == "joints" and state["reward_type"] == "sparse"
 
 
@@ -244,15 +181,15 @@ def test_get_state_holds_only_plain_python_values(make_env) -> None:
 def test_set_state_refuses_a_state_of_another_setting(
     make_env, saved: dict[str, str], made: dict[str, str]
 ) -> None:
-    state = make_env(**saved).unwrapped.get_state()
-    env = make_env(**made)
+    state = make_env(GOAL_ENV_ID, **saved).unwrapped.get_state()
+    env = make_env(GOAL_ENV_ID, **made)
     ((key, value),) = saved.items()
     with pytest.raises(ValueError, match=f"{key}={value!r}"):
         env.unwrapped.set_state(state)
 
 
 def test_sac_with_her_trains_on_it(make_env) -> None:
-    env = make_env()
+    env = make_env(GOAL_ENV_ID)
     model = SAC(
         "MultiInputPolicy",
         env,

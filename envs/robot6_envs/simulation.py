@@ -17,6 +17,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from typing import Any
 
 _LIBC = ctypes.CDLL(None)
 
@@ -125,10 +126,7 @@ class Simulation:
         :param position: center, in meters, (x, y, z).
         :return: the body id.
         """
-        visual = self.client.createVisualShape(
-            pybullet.GEOM_SPHERE, radius=radius, rgbaColor=rgba_color
-        )
-        return self.client.createMultiBody(baseVisualShapeIndex=visual, basePosition=position)
+        return self._visual_body(position, pybullet.GEOM_SPHERE, radius=radius, rgbaColor=rgba_color)
 
     def create_visual_box(
         self,
@@ -143,9 +141,14 @@ class Simulation:
         :param position: center, in meters, (x, y, z).
         :return: the body id.
         """
-        visual = self.client.createVisualShape(
-            pybullet.GEOM_BOX, halfExtents=half_extents, rgbaColor=rgba_color
+        return self._visual_body(
+            position, pybullet.GEOM_BOX, halfExtents=half_extents, rgbaColor=rgba_color
         )
+
+    def _visual_body(
+        self, position: tuple[float, float, float], shape: int, **shape_options: Any
+    ) -> int:
+        visual = self.client.createVisualShape(shape, **shape_options)
         return self.client.createMultiBody(baseVisualShapeIndex=visual, basePosition=position)
 
     def set_base_position(self, body: int, position: tuple[float, float, float]) -> None:
