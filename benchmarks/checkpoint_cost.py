@@ -41,10 +41,11 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from benchmarks.measure import Timings, median_range, parser, run_timed
 from robot6_sb3 import ResumableCheckpointCallback
-from robot6_sb3.planning import TrainRequest, plan_training
+from robot6_sb3.planning import plan_training
 from robot6_sb3.replay_log import ReplayLog
 from robot6_sb3.replay_rows import fill_buffer, rows_since
 from robot6_sb3.trainer import build_model, run_training
+from robot6_sb3.training_config import TrainConfig
 from robot6_sb3.vec_env import make_env
 
 EPISODE_STEPS = 50
@@ -60,7 +61,7 @@ Run = tuple[OffPolicyAlgorithm, ResumableCheckpointCallback]
 def filled_run(size: int, folder: Path, rng: np.random.Generator) -> Run:
     """A model whose buffer holds ``size`` random transitions, and the callback of its run
     ``RUN_NAME`` in ``folder``, after the run's first save."""
-    plan = plan_training(TrainRequest(seed=0, overrides=NO_GRADIENT_STEPS))
+    plan = plan_training(TrainConfig.from_options(seed=0, **NO_GRADIENT_STEPS))
     env = make_env(plan.env_id, plan.env_kwargs)
     model = build_model(plan, env, "cpu")
     # Zeros in the buffer's own layout; at most buffer_size rows, so that the callback's count
@@ -112,14 +113,14 @@ def latest_size_bytes() -> int:
     """Size of ``latest.pth`` with the shipped hyperparameters after one episode of gradient
     steps (so Adam's moment estimates are in it, as in any trained run)."""
     with tempfile.TemporaryDirectory() as folder:
-        request = TrainRequest(
+        config = TrainConfig.from_options(
             episodes=1,
             seed=0,
             checkpoints_dir=Path(folder) / "c",
             runs_dir=Path(folder) / "r",
-            overrides={"learning_starts": 0},
+            learning_starts=0,
         )
-        return run_training(plan_training(request)).paths.latest.stat().st_size
+        return run_training(plan_training(config)).paths.latest.stat().st_size
 
 
 class _FirstStep(BaseCallback):

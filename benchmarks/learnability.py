@@ -31,8 +31,9 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 import robot6_envs
 from benchmarks.measure import parser
 from robot6_sb3.evaluation import evaluate_policy
-from robot6_sb3.planning import TrainRequest, plan_training
+from robot6_sb3.planning import plan_training
 from robot6_sb3.trainer import build_model
+from robot6_sb3.training_config import TrainConfig
 from robot6_sb3.vec_env import make_env
 
 PANDA_ENV_ID = "PandaReachDense-v3"
@@ -80,9 +81,9 @@ def robot6_model(
 
     :raises UsageError: for overrides ``robot6 train`` would refuse
     """
-    request = TrainRequest(env_id=env_id, algo=algo, seed=seed, overrides=overrides)
-    plan = plan_training(request)
-    return build_model(plan, make_env(plan.env_id, plan.env_kwargs), request.device)
+    config = TrainConfig.from_options(env_id=env_id, algo=algo, seed=seed, **overrides)
+    plan = plan_training(config)
+    return build_model(plan, make_env(plan.env_id, plan.env_kwargs), config.device)
 
 
 def sb3_default_model(
@@ -184,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         threshold=args.threshold,
         stop_at_threshold=args.stop_at_threshold,
     )
-    hyperparameters = plan_training(TrainRequest(overrides=overrides)).hyperparameters
+    hyperparameters = TrainConfig.from_options(**overrides).hyperparameters
     print(f"Hyperparameters: {hyperparameters.to_dict()}; torch threads: {args.threads}")
     print()
     print("| env | seed | steps to threshold (wall) | final success | wall | success curve |")

@@ -31,11 +31,12 @@ from benchmarks.measure import Timings, alternating_pairs, median_range, parser
 from robot6_sb3 import atomic, resumable_callback
 from robot6_sb3.episode_logs import CsvLog
 from robot6_sb3.hyperparameters import Hyperparameters
-from robot6_sb3.planning import TrainRequest, plan_training
+from robot6_sb3.planning import plan_training
 from robot6_sb3.replay_log import ReplayLog
 from robot6_sb3.replay_recorder import ReplayRecorder
 from robot6_sb3.resumable_callback import ResumableCheckpointCallback
 from robot6_sb3.trainer import run_training
+from robot6_sb3.training_config import TrainConfig
 from robot6_sb3.vec_env import make_env
 
 EPISODE_STEPS = 50
@@ -71,14 +72,14 @@ def robot6_stack(
 ) -> float:
     """Seconds of ``learn`` inside ``robot6 train`` (set-up excluded, like the plain side)."""
     with tempfile.TemporaryDirectory() as folder:
-        request = TrainRequest(
+        config = TrainConfig(
             episodes=episodes,
             seed=seed,
             checkpoints_dir=Path(folder) / "checkpoints",
             runs_dir=Path(folder) / "runs",
-            overrides=hyperparameters.to_dict() | {"net_arch": hyperparameters.net_arch},
+            hyperparameters=hyperparameters,
         )
-        plan = plan_training(request)
+        plan = plan_training(config)
         learn = Timings()
         with timings.patched(TIMED), learn.patched([(SAC, "learn", "learn")]):
             run_training(plan)

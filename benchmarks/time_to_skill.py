@@ -40,7 +40,8 @@ from benchmarks.learnability import (
     train_and_evaluate,
 )
 from benchmarks.measure import parser
-from robot6_sb3.planning import TrainRequest, plan_training, robot6_env_ids
+from robot6_sb3.planning import robot6_env_ids
+from robot6_sb3.training_config import TrainConfig
 
 ALGORITHMS: dict[str, type[OffPolicyAlgorithm]] = {"sac": SAC, "tqc": TQC}
 
@@ -58,8 +59,7 @@ TABLE_HEADER = (
 
 def describe(schedule: Schedule, env_id: str, overrides: dict[str, Any]) -> str:
     """The settings of a time-to-skill table, in a sentence."""
-    request = TrainRequest(env_id=env_id, overrides=overrides)
-    hyperparameters = plan_training(request).hyperparameters.to_dict()
+    hyperparameters = TrainConfig.from_options(env_id=env_id, **overrides).hyperparameters.to_dict()
     return (
         f"Threshold {schedule.threshold:.0%} success over {schedule.eval_episodes} deterministic "
         f"episodes, evaluated every {schedule.eval_freq:,} env steps up to "

@@ -9,22 +9,25 @@ checkpoint stores exactly those, so any of them resumes bitwise; the twelve docu
 
 from __future__ import annotations
 
-from sb3_contrib import TQC, CrossQ
-from stable_baselines3 import DDPG, SAC, TD3
-from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+import importlib
+from typing import TYPE_CHECKING
 
 from robot6_sb3.errors import UnsupportedSetupError
 
-ALGORITHMS: dict[str, type[OffPolicyAlgorithm]] = {
-    "sac": SAC,
-    "tqc": TQC,
-    "td3": TD3,
-    "ddpg": DDPG,
-    "crossq": CrossQ,
+if TYPE_CHECKING:
+    from stable_baselines3.common.base_class import BaseAlgorithm
+    from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+
+ALGORITHMS: dict[str, str] = {
+    "sac": "stable_baselines3:SAC",
+    "tqc": "sb3_contrib:TQC",
+    "td3": "stable_baselines3:TD3",
+    "ddpg": "stable_baselines3:DDPG",
+    "crossq": "sb3_contrib:CrossQ",
 }
-"""Checkpoint name of each supported algorithm -> its class (matched exactly, not by subclass:
-DDPG is a TD3 subclass with other defaults)."""
+"""Checkpoint name of each supported algorithm -> where its class is (imported when used, so
+the names are known without loading PyTorch). A model matches its class exactly, not by
+subclass: DDPG is a TD3 subclass with other defaults."""
 
 HAS_ENTROPY_COEFFICIENT = frozenset({"sac", "tqc", "crossq"})
 """Algorithms with an entropy coefficient (learned, or fixed by ``ent_coef=<float>``)."""
@@ -35,9 +38,11 @@ def algo_name(model: BaseAlgorithm) -> str:
 
     :raises UnsupportedSetupError: for an on-policy or otherwise unsupported algorithm
     """
-    for name, cls in ALGORITHMS.items():
-        if type(model) is cls:
+    for name in ALGORITHMS:
+        if type(model) is algo_class(name):
             return name
+    from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+
     kind = type(model).__name__
     if not isinstance(model, OffPolicyAlgorithm):
         raise UnsupportedSetupError(
@@ -55,15 +60,15 @@ def algo_class(name: str) -> type[OffPolicyAlgorithm]:
 
     :raises UnsupportedSetupError: for a name this version does not know
     """
-    try:
-        return ALGORITHMS[name]
-    except KeyError:
+    if name not in ALGORITHMS:
         raise UnsupportedSetupError(
             f"the checkpoint's algo {name!r} is unknown to this robot6-sb3 "
             f"(it knows {', '.join(ALGORITHMS)})"
-        ) from None
+        )
+    module, _, cls = ALGORITHMS[name].partition(":")
+    return getattr(importlib.import_module(module), cls)
 
 
 def supported_names() -> str:
     """The supported algorithms as users know them: ``SAC, TQC, TD3, DDPG, CrossQ``."""
-    return ", ".join(cls.__name__ for cls in ALGORITHMS.values())
+    return ", ".join(path.partition(":")[2] for path in ALGORITHMS.values())

@@ -12,6 +12,7 @@ from typing import Any
 
 from robot6_sb3.atomic import atomic_write_bytes
 from robot6_sb3.checkpoint import load_checkpoint, metadata_of
+from robot6_sb3.config_fields import ConfigError
 from robot6_sb3.discovery import resume_candidates
 from robot6_sb3.errors import CheckpointError, UsageError
 from robot6_sb3.layout import CSV_NAME, WALL_TIME, run_time
@@ -162,8 +163,9 @@ def parse_size(text: str) -> tuple[int, int]:
     except ValueError:
         width = height = 0
     if not (50 <= width <= 10_000 and 50 <= height <= 10_000):
-        raise UsageError(
-            f"--plot-size takes WIDTHxHEIGHT in pixels, each 50 to 10000, like 1200x800; got {text!r}"
+        raise ConfigError(
+            "plot_size",
+            f"takes WIDTHxHEIGHT in pixels, each 50 to 10000, like 1200x800; got {text!r}",
         )
     return width, height
 

@@ -18,6 +18,7 @@ import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from robot6_sb3.atomic import atomic_write_bytes
+from robot6_sb3.config_fields import ConfigError
 from robot6_sb3.errors import UsageError
 
 
@@ -123,9 +124,10 @@ def check_video_support(path: Path) -> None:
     :raises UsageError: for ``.mp4`` without ``imageio-ffmpeg``
     """
     if Path(path).suffix.lower() == ".mp4" and importlib.util.find_spec("imageio_ffmpeg") is None:
-        raise UsageError(
-            f"--video {path}: writing MP4 needs imageio-ffmpeg; install the video extra "
-            "(pip install 'robot6-sb3[video]') or record a .gif"
+        raise ConfigError(
+            "video",
+            f"{path}: writing MP4 needs imageio-ffmpeg; install the video extra "
+            "(pip install 'robot6-sb3[video]') or record a .gif",
         )
 
 
@@ -166,7 +168,7 @@ def write_video(path: Path, frames: list[np.ndarray], fps: int) -> None:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in VIDEO_SUFFIXES:
-        raise UsageError(f"--video {path} must end with {' or '.join(VIDEO_SUFFIXES)}")
+        raise ConfigError("video", f"{path} must end with {' or '.join(VIDEO_SUFFIXES)}")
     if not frames:
         raise UsageError("there are no frames to write")
     if suffix == ".gif":

@@ -7,65 +7,67 @@ The defaults are the recommended settings for ``Robot6Reach-v0`` (measured in
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import functools
 import inspect
-import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
+from robot6_sb3.config_fields import ConfigError, check_fields, setting
 
 
 @dataclass(frozen=True)
 class Hyperparameters:
-    """SAC/TQC settings for one run."""
+    """SAC/TQC/TD3/DDPG/CrossQ settings for one run; checked when made (:class:`ConfigError`
+    names the field)."""
 
-    learning_rate: float = 1e-3
-    """Adam learning rate of the actor, the critics and the entropy coefficient."""
+    learning_rate: float = setting(1e-3, positive=True)
+    """Adam learning rate of the actor, the critics and the entropy coefficient (a change on
+    resume applies to the restored optimizers)."""
 
-    buffer_size: int = 1_000_000
+    buffer_size: int = setting(1_000_000, at_least=1)
     """Replay buffer capacity, in transitions."""
 
-    learning_starts: int = 1000
+    learning_starts: int = setting(1000, at_least=0)
     """Env steps of uniformly random actions before the first gradient step (counted from step 0)."""
 
-    batch_size: int = 256
+    batch_size: int = setting(256, at_least=1)
     """Transitions per gradient step."""
 
-    tau: float = 0.05
+    tau: float = setting(0.05, positive=True, at_most=1)
     """Polyak coefficient of the target critics (1.0 copies the critics)."""
 
-    gamma: float = 0.95
+    gamma: float = setting(0.95, positive=True, at_most=1)
     """Discount factor."""
 
-    train_freq: int = 1
+    train_freq: int = setting(1, at_least=1)
     """Env steps between two rounds of gradient steps."""
 
-    gradient_steps: int = 1
+    gradient_steps: int = setting(1, at_least=1)
     """Gradient steps per round."""
 
-    net_arch: tuple[int, ...] = field(default=(128, 128))
+    net_arch: tuple[int, ...] = setting((128, 128))
     """Hidden layer sizes, shared by the actor and each critic."""
 
-    ent_coef: str = "auto"
+    ent_coef: str = setting("auto")
     """Entropy coefficient of SAC, TQC and CrossQ: auto (learned), auto_<start> (learned from
     that value) or a fixed number."""
 
-    action_noise: float = 0.1
+    action_noise: float = setting(0.1, at_least=0)
     """Standard deviation of the Gaussian exploration noise of TD3 and DDPG (0: none)."""
 
-    her_goals: int = 4
+    her_goals: int = setting(4, at_least=0)
     """Relabelled goals per transition for HER on goal-conditioned envs (0: no HER)."""
 
-    @classmethod
-    def help_text(cls, name: str) -> str:
-        """The docstring of field ``name`` and its default, for ``robot6 train --help``."""
-        default = getattr(cls(), name)
-        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-        return f"{_field_docs()[name]} New runs: {shown}; resumed runs keep the checkpoint's."
+    def __post_init__(self) -> None:
+        if isinstance(self.net_arch, list):  # as JSON, YAML and stored metadata give it
+            object.__setattr__(self, "net_arch", tuple(self.net_arch))
+        check_fields(self)
+        if not self.net_arch or any(size < 1 for size in self.net_arch):
+            raise ConfigError("net_arch", f"needs positive layer sizes, got {self.net_arch}")
+        if not math.isfinite(self.action_noise):
+            raise ConfigError("action_noise", f"must be finite, got {self.action_noise}")
+        entropy_coefficient(self.ent_coef)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values (lists, not tuples) as stored in checkpoint metadata."""
@@ -75,34 +77,12 @@ class Hyperparameters:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Hyperparameters:
-        """Rebuild from :meth:`to_dict` output, ignoring fields this version does not know.
+        """Rebuild from :meth:`to_dict` output (lists for tuples), ignoring fields this version
+        does not know.
 
-        :raises ValueError: when a value has the wrong type (a damaged or foreign checkpoint)
+        :raises ConfigError: naming the first field with a wrong value
         """
-        kwargs = {}
-        defaults = cls()
-        for field_ in dataclasses.fields(cls):
-            if field_.name not in values:
-                continue
-            value = values[field_.name]
-            default = getattr(defaults, field_.name)
-            if isinstance(default, tuple):
-                if not isinstance(value, (list, tuple)) or not all(
-                    isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in value
-                ):
-                    raise ValueError(
-                        f"{field_.name} must be a list of positive ints, got {value!r}"
-                    )
-                value = tuple(value)
-            elif isinstance(default, str):
-                if not isinstance(value, str):
-                    raise ValueError(f"{field_.name} must be a string, got {value!r}")
-            elif isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"{field_.name} must be a number, got {value!r}")
-            elif isinstance(default, int) and not isinstance(value, int):
-                raise ValueError(f"{field_.name} must be an int, got {value!r}")
-            kwargs[field_.name] = value
-        return cls(**kwargs)
+        return cls(**{name: values[name] for name in FIELD_NAMES if name in values})
 
     def sb3_kwargs(
         self, algo: str, env: Any = None, only: set[str] | frozenset[str] | None = None
@@ -115,9 +95,10 @@ class Hyperparameters:
             sized by its action space, and goal-conditioned observations get HER
         :param only: the fields to convert (default: all)
         """
+        import numpy as np
         from gymnasium import spaces
 
-        from robot6_sb3.algorithms import ALGORITHMS, HAS_ENTROPY_COEFFICIENT
+        from robot6_sb3.algorithms import HAS_ENTROPY_COEFFICIENT, algo_class
 
         names = set(FIELD_NAMES if only is None else only)
         kwargs: dict[str, Any] = {
@@ -145,7 +126,7 @@ class Hyperparameters:
                 "n_sampled_goal": self.her_goals,
                 "goal_selection_strategy": "future",
             }
-        accepted = inspect.signature(ALGORITHMS[algo].__init__).parameters
+        accepted = inspect.signature(algo_class(algo).__init__).parameters
         return {name: value for name, value in kwargs.items() if name in accepted}
 
     @classmethod
@@ -169,8 +150,8 @@ class Hyperparameters:
         return cls().replace(**values)
 
     def replace(self, **changes: Any) -> Hyperparameters:
-        """A copy with ``changes`` applied; ``None`` values leave a field as it is."""
-        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+        """A copy with ``changes`` applied, checked."""
+        return dataclasses.replace(self, **changes)
 
 
 SB3_NAMED_FIELDS = (
@@ -201,7 +182,7 @@ FIELD_NAMES = frozenset(field.name for field in dataclasses.fields(Hyperparamete
 def entropy_coefficient(text: str) -> str | float:
     """``ent_coef`` as SB3 takes it: ``"auto"``, ``"auto_0.1"`` or a float.
 
-    :raises ValueError: for anything else, or a number that is not positive and finite
+    :raises ConfigError: for anything else, or a number that is not positive and finite
     """
     text = str(text).strip()
     number = text.removeprefix("auto_") if text.startswith("auto_") else text
@@ -210,23 +191,9 @@ def entropy_coefficient(text: str) -> str | float:
     try:
         value = float(number)
     except ValueError:
-        raise ValueError(f"ent_coef takes auto, auto_<start> or a number, got {text!r}") from None
+        raise ConfigError(
+            "ent_coef", f"takes auto, auto_<start> or a number, got {text!r}"
+        ) from None
     if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"ent_coef must be positive, got {text!r}")
+        raise ConfigError("ent_coef", f"must be positive, got {text!r}")
     return text if text.startswith("auto_") else value
-
-
-@functools.cache
-def _field_docs() -> dict[str, str]:
-    """Each field's docstring (the string right below it in the class body)."""
-    body = ast.parse(inspect.getsource(Hyperparameters)).body[0].body
-    docs = {}
-    for field_node, doc_node in itertools.pairwise(body):
-        if (
-            isinstance(field_node, ast.AnnAssign)
-            and isinstance(field_node.target, ast.Name)
-            and isinstance(doc_node, ast.Expr)
-            and isinstance(doc_node.value, ast.Constant)
-        ):
-            docs[field_node.target.id] = " ".join(str(doc_node.value.value).split())
-    return docs

@@ -18,8 +18,9 @@ from pathlib import Path
 
 from robot6_sb3.atomic import fsync_dir
 from robot6_sb3.checkpoint import load_checkpoint, metadata_of
+from robot6_sb3.config_fields import ConfigError
 from robot6_sb3.discovery import checkpoint_files
-from robot6_sb3.errors import CheckpointError, CheckpointWriteError, RunLockedError, UsageError
+from robot6_sb3.errors import CheckpointError, CheckpointWriteError, RunLockedError
 from robot6_sb3.layout import REPLAY, RunPaths, periodic_episode, run_time
 from robot6_sb3.run_lock import RunLock, is_locked
 
@@ -35,7 +36,7 @@ def keep_last_periodic(run_dir: Path, keep: int) -> list[Path]:
     :raises CheckpointWriteError: when a file cannot be removed
     """
     if keep < 1:
-        raise UsageError(f"--keep-last must be at least 1, got {keep}")
+        raise ConfigError("keep_last", f"must be at least 1, got {keep}")
     run_dir = Path(run_dir)
     periodic = sorted(
         (path for path in run_dir.iterdir() if periodic_episode(path.name) is not None),
@@ -130,9 +131,10 @@ def plan_prune(
     :raises UsageError: when ``keep_runs`` is below 1
     """
     if keep_runs < 1:
-        raise UsageError(
-            f"--keep-runs must be at least 1, got {keep_runs}; to remove every run, "
-            "delete the folders yourself"
+        raise ConfigError(
+            "keep_runs",
+            f"must be at least 1, got {keep_runs}; to remove every run, delete the folders "
+            "yourself",
         )
     roots = [Path(checkpoints_dir)] + ([Path(runs_dir)] if logs else [])
     names = {

@@ -119,31 +119,29 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
         self,
         save_path: str | os.PathLike[str],
         log_path: str | os.PathLike[str] | None = None,
-        save_every: int = 50,
-        keep_last: int | None = None,
-        replay_log: bool = True,
+        save_every: int = RunSettings.save_every,
+        keep_last: int | None = RunSettings.keep_last,
+        replay_log: bool = RunSettings.replay_log,
         verbose: int = 1,
         labels: dict[str, Any] | None = None,
-        eval_every: int | None = None,
-        eval_episodes: int = 20,
+        eval_every: int | None = RunSettings.eval_every,
+        eval_episodes: int = RunSettings.eval_episodes,
         eval_env: Callable[[], gym.Env] | None = None,
     ) -> None:
-        if not isinstance(save_every, int) or save_every < 1:
-            raise ValueError(f"save_every must be an int >= 1, got {save_every!r}")
-        for name, value in (("keep_last", keep_last), ("eval_every", eval_every)):
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ValueError(f"{name} must be None or an int >= 1, got {value!r}")
-        if not isinstance(eval_episodes, int) or eval_episodes < 1:
-            raise ValueError(f"eval_episodes must be an int >= 1, got {eval_episodes!r}")
         super().__init__(start_episode=0, verbose=verbose)
         self.save_path = Path(save_path)
         self.log_path = Path(log_path) if log_path is not None else self.save_path
-        self.save_every = save_every
-        self.keep_last = keep_last
-        self.replay_log = replay_log
+        self.settings = RunSettings(
+            save_every=save_every,
+            keep_last=keep_last,
+            replay_log=replay_log,
+            eval_every=eval_every,
+            eval_episodes=eval_episodes,
+            log_dir=RunSettings.relative_log_dir(self.log_path, self.save_path),
+        )
+        """The run's settings as its checkpoints record them (checked here: a value out of
+        range raises :class:`~robot6_sb3.config_fields.ConfigError`, a ``ValueError``)."""
         self.labels = dict(labels or {})
-        self.eval_every = eval_every
-        self.eval_episodes = eval_episodes
         self._eval_env = eval_env
         self._evaluation: PeriodicEvaluation | None = None
         self.best_reward = -math.inf
@@ -184,7 +182,7 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
         venv = self.training_env
         check_vec_env(venv)
         check_monitor(venv)
-        if self.replay_log:
+        if self.settings.replay_log:
             check_loggable(self.model.replay_buffer)
         if self.model.use_sde:
             raise UnsupportedSetupError(
@@ -205,14 +203,7 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
                 self.model,
                 self.run_name,
                 self._run_id,
-                RunSettings(
-                    save_every=self.save_every,
-                    keep_last=self.keep_last,
-                    replay_log=self.replay_log,
-                    eval_every=self.eval_every,
-                    eval_episodes=self.eval_episodes,
-                    log_dir=RunSettings.relative_log_dir(self.log_path, self.save_path),
-                ),
+                self.settings,
                 origin=self._resume.metadata if self._resume else None,
                 parent=self._resume.parent() if self._resume else None,
                 labels=self.labels,
@@ -241,7 +232,7 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
             rebuilt = self._prepare(self.model.replay_buffer) if first else []
             continued = first and self._resume is not None and self._resume.continues
             resumed_step = self._resume.global_step if continued and self._resume else None
-            evaluations = self.eval_every is not None
+            evaluations = self.settings.eval_every is not None
             self._files.open(self.model.logger, resumed_step, rebuilt, evaluations)
         except BaseException:
             self.close()
@@ -253,14 +244,14 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
         rebuilt for a deleted log."""
         identity = RunIdentity(self.run_name, self._run_id)
         rebuilt = prepare_run_folders(self.save_path, self.log_path, identity, self._resume)
-        if self.replay_log:
+        if self.settings.replay_log:
             lineage = self._resume.lineage if self._resume else []
             self._recorder = ReplayRecorder(self.run_name, self._run_id, lineage)
             self._recorder.adopt(buffer, resumed=self._resume is not None)
-        if self.eval_every is not None:
+        if self.settings.eval_every is not None:
             self._evaluation = PeriodicEvaluation(
-                self.eval_every,
-                self.eval_episodes,
+                self.settings.eval_every,
+                self.settings.eval_episodes,
                 self._eval_env or self._eval_env_like_training(),
                 best=self._resume.best_evaluation if self._resume else None,
             )
@@ -301,7 +292,7 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
             rewards = [record.reward for record in records]
             targets = [BEST_NAME] if max(rewards) > self.best_reward else []
             self.best_reward = max(self.best_reward, *rewards)
-            if episode // self.save_every > records[0].episode // self.save_every:
+            if episode // self.settings.save_every > records[0].episode // self.settings.save_every:
                 targets.append(periodic_name(episode))
         steps = (int(self.num_timesteps) - self._timesteps_at_save) // self.training_env.num_envs
         self._timesteps_at_save = int(self.num_timesteps)
@@ -358,8 +349,8 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
         save_checkpoint(job.checkpoint, latest)
         for name in job.targets:
             atomic_copy(latest, self.save_path / name)
-        if self.keep_last is not None and any(periodic_episode(n) for n in job.targets):
-            keep_last_periodic(self.save_path, self.keep_last)
+        if self.settings.keep_last is not None and any(periodic_episode(n) for n in job.targets):
+            keep_last_periodic(self.save_path, self.settings.keep_last)
 
     def _on_episodes_discarded(self, records: list[EpisodeRecord]) -> None:
         if self.verbose >= 1:

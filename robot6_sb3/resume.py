@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,12 +15,12 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
 from robot6_sb3.algorithms import algo_class
 from robot6_sb3.checkpoint import Checkpoint, apply_checkpoint, load_checkpoint, metadata_of
+from robot6_sb3.devices import choose_device
 from robot6_sb3.env_state import check_same_env, restore_env_state
 from robot6_sb3.errors import CheckpointError, ReplayHistoryError, UsageError
 from robot6_sb3.exactness import replay_root
 from robot6_sb3.layout import ENV_STATE, REPLAY, RUN_TIME_FORMAT
 from robot6_sb3.model_config import build_model
-from robot6_sb3.planning import choose_device
 from robot6_sb3.replay_log import load_buffer, replay_problem
 from robot6_sb3.resumable_callback import ResumableCheckpointCallback
 from robot6_sb3.resume_point import ResumePoint, continues_run, fork_root
@@ -90,7 +91,17 @@ def load_resumable(
     metadata = RunMetadata.from_dict(checkpoint["metadata"], str(path))
     venv = env if isinstance(env, VecEnv) else DummyVecEnv([lambda: env])
     check_same_env(_saved_env(metadata), venv)
-    use_replay = metadata.settings.replay_log if replay_log == SAVED else bool(replay_log)
+    given = {
+        "save_every": save_every,
+        "keep_last": keep_last,
+        "replay_log": replay_log,
+        "eval_every": eval_every,
+        "eval_episodes": eval_episodes,
+    }
+    settings = dataclasses.replace(
+        metadata.settings, **{name: value for name, value in given.items() if value != SAVED}
+    )
+    use_replay = settings.replay_log
     continues = continues_run(path, metadata)
     if continues and save_path is not None and Path(save_path).resolve() != path.parent.resolve():
         raise CheckpointError(
@@ -111,6 +122,7 @@ def load_resumable(
         _merged(metadata.model_kwargs, overrides),
     )
     apply_checkpoint(model, checkpoint)
+    model.seed = metadata.seed  # recorded, not re-applied: the generators are restored instead
     if use_replay and replay is not None:
         load_buffer(model.replay_buffer, root, [dict(source) for source in replay["lineage"]])
     if checkpoint.get(ENV_STATE) is not None and venv.has_attr("set_state"):
@@ -127,12 +139,8 @@ def load_resumable(
     callback = ResumableCheckpointCallback(
         run_folder,
         _log_path(log_path, resume, run_folder),
-        save_every=metadata.settings.save_every if save_every == SAVED else save_every,
-        keep_last=metadata.settings.keep_last if keep_last == SAVED else keep_last,
-        eval_every=metadata.settings.eval_every if eval_every == SAVED else eval_every,
-        eval_episodes=metadata.settings.eval_episodes if eval_episodes == SAVED else eval_episodes,
+        **{**settings.options(), "replay_log": use_replay},
         eval_env=eval_env,
-        replay_log=use_replay,
         verbose=verbose,
         labels=labels,
     )

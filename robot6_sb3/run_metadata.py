@@ -10,11 +10,9 @@ whether resuming it can be exact and why not, and its origin (the parent of a fo
 from __future__ import annotations
 
 import dataclasses
-import os
 import platform
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from gymnasium import spaces
@@ -22,38 +20,15 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from robot6_sb3 import __version__
 from robot6_sb3.algorithms import algo_name
+from robot6_sb3.config_fields import ConfigError, check_value, field_kind, field_names
 from robot6_sb3.env_state import env_description, inexact_reasons
 from robot6_sb3.errors import CheckpointError
 from robot6_sb3.model_config import describe_model
+from robot6_sb3.run_settings import RunSettings
 
 FORMAT_VERSION = 2
 """1: SAC/TQC, one env, twelve keys only. 2: any supported algorithm, VecEnvs, SB3's own
 state dicts under ``model``."""
-
-
-@dataclass(frozen=True)
-class RunSettings:
-    """How the run writes its files; a resume reuses them unless told otherwise."""
-
-    save_every: int = 50
-    """Completed episodes between two ``ckpt_ep_N.pth`` files."""
-    keep_last: int | None = None
-    """Keep only this many newest ``ckpt_ep_N.pth`` (``None``: all)."""
-    replay_log: bool = True
-    """Log the replay buffer, which exact resume needs."""
-    eval_every: int | None = None
-    """Completed episodes between two deterministic evaluations (``None``: none)."""
-    eval_episodes: int = 20
-    """Episodes per evaluation."""
-    log_dir: str | None = None
-    """The run's log folder (CSV, TensorBoard), relative to its checkpoint folder; ``None``
-    for a run of format 1, whose logs are in ``runs/<run>``."""
-
-    @staticmethod
-    def relative_log_dir(log_path: Path, save_path: Path) -> str:
-        """``log_path`` as :attr:`log_dir` stores it, relative to the checkpoint folder (so
-        moving the project folder keeps it right)."""
-        return os.path.relpath(Path(log_path).absolute(), Path(save_path).absolute())
 
 
 @dataclass(frozen=True)
@@ -189,55 +164,25 @@ class RunMetadata:
                     raise CheckpointError(f"{source}: metadata lacks '{item.name}'")
                 continue
             kwargs[item.name] = values[item.name]
-        _check_types(kwargs, source)
-        settings = kwargs.get("settings", {})
-        kwargs["settings"] = RunSettings(
-            **{k: v for k, v in settings.items() if k in RunSettings.__dataclass_fields__}
-        )
-        return cls(**kwargs)
+        return cls(**_checked(kwargs, source))
 
 
-_TYPES: dict[str, tuple[type, ...]] = {
-    "algo": (str,),
-    "model_kwargs": (dict,),
-    "env_id": (str, type(None)),
-    "env_kwargs": (dict,),
-    "n_envs": (int,),
-    "vec_env": (str,),
-    "obs_dim": (int,),
-    "act_dim": (int,),
-    "observation_space": (dict,),
-    "action_space": (dict,),
-    "run_name": (str,),
-    "run_id": (str,),
-    "settings": (dict,),
-    "seed": (int, type(None)),
-    "device": (str,),
-    "exact": (bool,),
-    "inexact_reasons": (list,),
-    "parent": (dict, type(None)),
-    "labels": (dict,),
-    "versions": (dict,),
-    "created": (str,),
-}
-
-
-def _check_types(values: dict[str, Any], source: str) -> None:
-    for name, value in values.items():
-        kinds = _TYPES.get(name)
-        if kinds is None:
-            continue
-        wrong_bool = isinstance(value, bool) and bool not in kinds
-        if not isinstance(value, kinds) or wrong_bool:
-            shown = f"{type(value).__name__} {value!r}"[:80]
-            expected = " or ".join("None" if k is type(None) else k.__name__ for k in kinds)
-            raise CheckpointError(f"{source}: metadata '{name}' must be {expected}, got {shown}")
-    if values.get("n_envs", 1) < 1:
-        raise CheckpointError(f"{source}: metadata 'n_envs' must be at least 1")
-    settings = values.get("settings", {})
-    save_every = settings.get("save_every", 1)
-    if not isinstance(save_every, int) or isinstance(save_every, bool) or save_every < 1:
-        raise CheckpointError(f"{source}: metadata settings.save_every must be an int >= 1")
+def _checked(values: dict[str, Any], source: str) -> dict[str, Any]:
+    """``values`` checked against :class:`RunMetadata`'s annotations, settings made typed."""
+    try:
+        for name, value in values.items():
+            if name != "settings":
+                check_value(name, value, field_kind(RunMetadata, name))
+        if values.get("n_envs", 1) < 1:
+            raise ConfigError("n_envs", f"must be at least 1, got {values['n_envs']}")
+        settings = values.get("settings", {})
+        if not isinstance(settings, dict):
+            raise ConfigError("settings", f"must be a dict, got {type(settings).__name__}")
+        known = set(field_names(RunSettings))
+        settings = RunSettings(**{k: v for k, v in settings.items() if k in known})
+    except ConfigError as exc:
+        raise CheckpointError(f"{source}: metadata '{exc.field}' {exc.problem}"[:300]) from None
+    return {**values, "settings": settings}
 
 
 V1_REQUIRED = {

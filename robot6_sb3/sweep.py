@@ -20,6 +20,7 @@ How a sweep holds together:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -45,11 +46,12 @@ from robot6_sb3.errors import RunLockedError, UsageError
 from robot6_sb3.evaluation import EvaluationResult, evaluate_policy
 from robot6_sb3.evaluation_callback import PeriodicEvaluationCallback
 from robot6_sb3.layout import RunPaths
-from robot6_sb3.planning import TrainingPlan, TrainRequest, plan_training
+from robot6_sb3.planning import TrainingPlan, plan_training
 from robot6_sb3.resume import model_from_checkpoint
 from robot6_sb3.run_lock import RunLock, is_locked
 from robot6_sb3.sweep_space import SearchSpace
 from robot6_sb3.trainer import run_training
+from robot6_sb3.training_config import TrainConfig
 
 SWEEPS_DIR_NAME = "sweeps"
 STORAGE_FILE_NAME = "optuna.db"
@@ -463,11 +465,10 @@ def _remove_unstarted_run(paths: RunPaths) -> None:
         return
 
 
-def _trial_request(
+def _trial_config(
     settings: SweepSettings, params: dict[str, Any], resume_from: Path | None, trial: int
-) -> TrainRequest:
+) -> TrainConfig:
     common = {
-        "labels": {"study": settings.study, "trial": trial},
         "episodes": settings.trial_episodes,
         "device": settings.device,
         "threads": 1,
@@ -476,15 +477,10 @@ def _trial_request(
         "runs_dir": settings.runs_dir,
     }
     if resume_from is not None:
-        return TrainRequest(resume_ckpt=resume_from, resume=True, **common)
-    overrides = {name: value for name, value in params.items() if name not in ("seed", "algo")}
-    return TrainRequest(
-        env_id=settings.space.env_id,
-        algo=params.get("algo"),
-        seed=params.get("seed"),
-        overrides=overrides,
-        **common,
-    )
+        config = TrainConfig.from_options(resume_ckpt=resume_from, **common)
+    else:
+        config = TrainConfig.from_options(env_id=settings.space.env_id, **params, **common)
+    return dataclasses.replace(config, labels={"study": settings.study, "trial": trial})
 
 
 def _plan_trial(
@@ -495,14 +491,14 @@ def _plan_trial(
 ) -> TrainingPlan:
     run = trial.user_attrs.get(RUN)
     if run is None:
-        return plan_training(_trial_request(settings, params, None, trial.number))
+        return plan_training(_trial_config(settings, params, None, trial.number))
     paths = RunPaths.of(run, settings.checkpoints_dir, settings.runs_dir)
     _wait_until_unlocked(paths.lock, should_stop)
     if not paths.latest.exists():
         _remove_unstarted_run(paths)
         trial.set_user_attr(RESUMED_FROM, None)
-        return plan_training(_trial_request(settings, params, None, trial.number))
-    plan = plan_training(_trial_request(settings, params, paths.latest, trial.number))
+        return plan_training(_trial_config(settings, params, None, trial.number))
+    plan = plan_training(_trial_config(settings, params, paths.latest, trial.number))
     trial.set_user_attr(RESUMED_FROM, plan.start_episode)
     return plan
 

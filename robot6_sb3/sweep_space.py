@@ -30,9 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from robot6_sb3.config_fields import ConfigError
 from robot6_sb3.errors import UsageError
 from robot6_sb3.hyperparameters import Hyperparameters
-from robot6_sb3.planning import ALGORITHMS, TrainRequest, plan_training
+from robot6_sb3.planning import robot6_env_ids
+from robot6_sb3.training_config import TrainConfig
 
 if TYPE_CHECKING:
     import optuna
@@ -144,7 +146,7 @@ class SearchSpace:
 
     def sample(self, trial: optuna.Trial) -> dict[str, Any]:
         """The parameters of ``trial``: sampled ones (or a retried trial's own) plus fixed ones,
-        converted for :class:`~robot6_sb3.planning.TrainRequest` (net_arch a tuple)."""
+        converted for :class:`~robot6_sb3.training_config.TrainConfig` (net_arch a tuple)."""
         values = dict(self.fixed)
         for name, dist in self.distributions.items():
             if dist.kind == "categorical":
@@ -220,20 +222,10 @@ def _convert(name: str, value: Any, where: str) -> Any:
 
 
 def _check_value(name: str, value: Any, where: str) -> None:
-    """Check one parameter value with the trainer's own rules (it plans a run; writes nothing)."""
-    if name == "seed":
-        if not 0 <= value < 2**32:
-            raise UsageError(f"{where}: seed must be in [0, 2**32), got {value}")
-        return
-    if name == "algo":
-        if value not in ALGORITHMS:
-            raise UsageError(
-                f"{where}: unknown algo {value!r}; choose one of: {', '.join(ALGORITHMS)}"
-            )
-        return
+    """Check one parameter value against its :class:`TrainConfig` field."""
     try:
-        plan_training(TrainRequest(episodes=1, seed=0, overrides={name: value}))
-    except UsageError as exc:
+        TrainConfig.from_options(**{name: value})
+    except ConfigError as exc:
         raise UsageError(f"{where}: {exc}") from None
 
 
@@ -354,11 +346,10 @@ def space_from_dict(values: Any, source: str = "space file") -> SearchSpace:
             f"{source}: 'sampler' must be one of {', '.join(SAMPLERS)}, got {sampler!r}"
         )
     env_id = values.get("env")
-    if env_id is not None:
-        try:
-            plan_training(TrainRequest(episodes=1, seed=0, env_id=env_id))
-        except UsageError as exc:
-            raise UsageError(f"{source}: {exc}") from None
+    if env_id is not None and env_id not in robot6_env_ids():
+        raise UsageError(
+            f"{source}: unknown env {env_id!r}; choose one of: {', '.join(robot6_env_ids())}"
+        )
     try:
         return SearchSpace(
             distributions=distributions,

@@ -2,8 +2,9 @@
 :func:`~robot6_sb3.load_resumable`), attaches :class:`~robot6_sb3.ResumableCheckpointCallback`
 and runs ``learn``. It is the same extension API a user's own SB3 script uses.
 
-:func:`run_training` takes a :class:`~robot6_sb3.planning.TrainingPlan` (checked, nothing
-written yet) and trains until the run has its episodes or is asked to stop.
+:func:`run_training` takes a :class:`~robot6_sb3.planning.TrainingPlan` (the
+:class:`~robot6_sb3.training_config.TrainConfig` checked, nothing written yet) and trains
+until the run has its episodes or is asked to stop.
 """
 
 from __future__ import annotations
@@ -21,15 +22,17 @@ from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv
 
-from robot6_sb3.algorithms import ALGORITHMS
-from robot6_sb3.errors import CheckpointWriteError, TrainingDivergedError, UsageError
-from robot6_sb3.layout import DEFAULT_RUNS_DIR, RunPaths, create_run, remove_empty_run
+from robot6_sb3.algorithms import algo_class
+from robot6_sb3.config_fields import ConfigError
+from robot6_sb3.devices import choose_device
+from robot6_sb3.errors import CheckpointWriteError, TrainingDivergedError
+from robot6_sb3.layout import RunPaths, create_run, remove_empty_run
 from robot6_sb3.model_state import capture_networks, non_finite_parts
-from robot6_sb3.planning import TrainingPlan, checkpoints_root, choose_device
+from robot6_sb3.planning import TrainingPlan, checkpoints_root
 from robot6_sb3.progress import EpisodeProgress
 from robot6_sb3.resumable_callback import ResumableCheckpointCallback
 from robot6_sb3.resume import load_resumable
-from robot6_sb3.run_metadata import RunMetadata, RunSettings
+from robot6_sb3.run_metadata import RunMetadata
 from robot6_sb3.stopping import StopTrainingOnRequest
 from robot6_sb3.vec_env import make_env
 
@@ -54,13 +57,13 @@ def build_model(plan: TrainingPlan, env: VecEnv, device: str) -> OffPolicyAlgori
     """A fresh model for a new run of ``plan``."""
     policy = "MultiInputPolicy" if isinstance(env.observation_space, spaces.Dict) else "MlpPolicy"
     kwargs = plan.hyperparameters.sb3_kwargs(plan.algo, env)
-    return ALGORITHMS[plan.algo](policy, env, seed=plan.seed, device=device, verbose=0, **kwargs)
+    return algo_class(plan.algo)(policy, env, seed=plan.seed, device=device, verbose=0, **kwargs)
 
 
 def _rounds(plan: TrainingPlan, n_envs: int) -> int:
     """Episodes still to train per sub-env: the robot6 envs' episodes all have the same
     length, so the sub-envs finish theirs together, ``n_envs`` at a time."""
-    return math.ceil((plan.request.episodes - plan.start_episode) / n_envs)
+    return math.ceil((plan.config.episodes - plan.start_episode) / n_envs)
 
 
 def _total_timesteps(plan: TrainingPlan, n_envs: int) -> int:
@@ -68,15 +71,14 @@ def _total_timesteps(plan: TrainingPlan, n_envs: int) -> int:
 
 
 def _final_episodes(plan: TrainingPlan, n_envs: int) -> int:
-    """The run's episode count when this session ends (at least ``--episodes``)."""
+    """The run's episode count when this session ends (at least ``config.episodes``)."""
     return plan.start_episode + _rounds(plan, n_envs) * n_envs
 
 
 def _run_paths(plan: TrainingPlan) -> RunPaths:
     """The folders the run writes: the resumed run's own, or a new run's, created here with a
     name no other run has (two runs started in the same second get different names)."""
-    request, root = plan.request, checkpoints_root(plan)
-    runs_dir = Path(request.runs_dir or DEFAULT_RUNS_DIR)
+    root, runs_dir = checkpoints_root(plan), plan.config.runs_dir
     if plan.continues_run:
         assert plan.source is not None
         folder = plan.source.resolve().parent
@@ -122,7 +124,7 @@ def run_training(
     callbacks: list[BaseCallback] | None = None,
     on_start: Callable[[TrainingStart], None] | None = None,
 ) -> TrainingResult:
-    """Train until the run has ``plan.request.episodes`` episodes or ``should_stop()``.
+    """Train until the run has ``plan.config.episodes`` episodes or ``should_stop()``.
 
     :param plan: from :func:`~robot6_sb3.planning.plan_training`
     :param should_stop: polled every env step; true ends training cleanly (the unfinished
@@ -134,18 +136,19 @@ def run_training(
     :raises CheckpointWriteError: when a file cannot be written (disk full, read-only, ...)
     :raises RunLockedError: when another process is writing the run
     """
-    request = plan.request
-    device = choose_device(request.device)
-    if plan.start_episode >= request.episodes:
-        raise UsageError(
-            f"the checkpoint already has {plan.start_episode} episodes and --episodes is "
-            f"{request.episodes}; pass --episodes N with N > {plan.start_episode} to train further"
+    config = plan.config
+    device = choose_device(config.device)
+    if plan.start_episode >= config.episodes:
+        raise ConfigError(
+            "episodes",
+            f"is {config.episodes}, but the checkpoint already has {plan.start_episode}; "
+            f"ask for more than {plan.start_episode} to train further",
         )
-    torch.set_num_threads(request.threads)
+    torch.set_num_threads(config.threads)
     env = make_env(plan.env_id, plan.env_kwargs, plan.n_envs, plan.vec_env)
     saver: ResumableCheckpointCallback | None = None
     paths: RunPaths | None = None
-    roots = (checkpoints_root(plan), Path(request.runs_dir or DEFAULT_RUNS_DIR))
+    roots = (checkpoints_root(plan), Path(config.runs_dir))
     new_roots = [folder for folder in roots if not folder.exists()]
     try:
         paths = _run_paths(plan)
@@ -154,22 +157,11 @@ def run_training(
             saver = ResumableCheckpointCallback(
                 paths.checkpoint_dir,
                 paths.log_dir,
-                save_every=request.save_every or RunSettings.save_every,
-                keep_last=request.keep_last,
-                replay_log=request.replay_log is not False,
-                eval_every=request.eval_every,
-                eval_episodes=request.eval_episodes or RunSettings.eval_episodes,
+                **plan.settings.options(),
                 verbose=0,
-                labels=request.labels,
+                labels=config.labels,
             )
         else:
-            given = {
-                "save_every": request.save_every,
-                "keep_last": request.keep_last,
-                "replay_log": request.replay_log,
-                "eval_every": request.eval_every,
-                "eval_episodes": request.eval_episodes,
-            }
             model, saver = load_resumable(
                 plan.source,
                 env,
@@ -177,8 +169,8 @@ def run_training(
                 save_path=None if plan.continues_run else paths.checkpoint_dir,
                 log_path=paths.log_dir,
                 verbose=0,
-                labels=request.labels,
-                **{name: value for name, value in given.items() if value is not None},
+                labels=config.labels,
+                **config.given_settings(),
                 **plan.model_overrides(env),
             )
         # No SB3 output of its own: the callback writes TensorBoard into the run's log folder.

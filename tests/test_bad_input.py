@@ -59,14 +59,20 @@ BAD_INPUTS = {
     "batch-size-0": (["train", "--batch-size", "0"], "--batch-size must be at least 1"),
     "learning-starts-negative": (
         ["train", "--learning-starts", "-1"],
-        "--learning-starts must be >= 0",
+        "--learning-starts must be at least 0, got -1",
     ),
-    "ent-coef-word": (["train", "--ent-coef", "high"], "--ent-coef: ent_coef takes auto"),
+    "ent-coef-word": (
+        ["train", "--ent-coef", "high"],
+        "--ent-coef takes auto, auto_<start> or a number, got 'high'",
+    ),
     "action-noise-negative": (
         ["train", "--action-noise", "-1"],
-        "--action-noise must be a number >= 0",
+        "--action-noise must be at least 0, got -1",
     ),
-    "her-goals-negative": (["train", "--her-goals", "-1"], "--her-goals must be >= 0"),
+    "her-goals-negative": (
+        ["train", "--her-goals", "-1"],
+        "--her-goals must be at least 0, got -1",
+    ),
     "net-arch-word": (
         ["train", "--net-arch", "big"],
         "--net-arch takes comma-separated layer sizes",
@@ -74,10 +80,16 @@ BAD_INPUTS = {
     "net-arch-0": (["train", "--net-arch", "0"], "--net-arch needs positive layer sizes"),
     "unknown-algo": (
         ["train", "--algo", "ppo"],
-        "unknown --algo 'ppo'; choose one of: sac, tqc, td3",
+        "--algo must be one of sac, tqc, td3, ddpg, crossq, got 'ppo'",
     ),
-    "unknown-env": (["train", "--env", "Nope-v9"], "unknown --env 'Nope-v9'"),
-    "unknown-vec-env": (["train", "--vec-env", "threads"], "--vec-env must be dummy or subproc"),
+    "unknown-env": (
+        ["train", "--env", "Nope-v9"],
+        "--env 'Nope-v9' is unknown; choose one of: Robot6Reach-v0",
+    ),
+    "unknown-vec-env": (
+        ["train", "--vec-env", "threads"],
+        "--vec-env must be one of dummy, subproc, got 'threads'",
+    ),
     "unknown-device": (["train", "--device", "tpu"], "--device must be one of auto, cpu, cuda"),
     "her-warm-up": (
         ["train", "--env", "Robot6ReachGoal-v0", "--learning-starts", "30"],
@@ -168,7 +180,10 @@ def test_user_values_print_as_they_are_and_huge_ones_are_cut(robot6, workdir: Pa
     markup = robot6("train", *TINY, "--algo", "[/x][bold]")
     huge = robot6("train", *TINY, "--env", "x" * 100_000)
 
-    assert markup.exit_code == 2 and "unknown --algo '[/x][bold]'" in markup.stderr
+    assert (
+        markup.exit_code == 2
+        and "--algo must be one of sac, tqc, td3, ddpg, crossq, got '[/x][bold]'" in markup.stderr
+    )
     assert huge.exit_code == 2 and len(huge.stderr) < 2_000
     assert "characters)..." in huge.stderr
 

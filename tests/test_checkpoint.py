@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 
 from robot6_sb3.checkpoint import load_checkpoint, validate_checkpoint
 from robot6_sb3.errors import CheckpointError
-from robot6_sb3.planning import TrainRequest, plan_training
+from robot6_sb3.planning import plan_training
 from robot6_sb3.trainer import run_training
+from robot6_sb3.training_config import TrainConfig
 from tests.helpers import TINY, load
 
 PAYLOAD_MARK = "payload-ran"
@@ -37,11 +38,17 @@ class _Payload:
 def valid(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real checkpoint of a tiny run."""
     root = tmp_path_factory.mktemp("valid")
-    overrides = {"net_arch": (16,), "batch_size": 16, "learning_starts": 10, "buffer_size": 1000}
-    request = TrainRequest(
-        episodes=1, seed=1, overrides=overrides, checkpoints_dir=root / "c", runs_dir=root / "r"
+    config = TrainConfig.from_options(
+        episodes=1,
+        seed=1,
+        net_arch=(16,),
+        batch_size=16,
+        learning_starts=10,
+        buffer_size=1000,
+        checkpoints_dir=root / "c",
+        runs_dir=root / "r",
     )
-    return run_training(plan_training(request)).paths.latest
+    return run_training(plan_training(config)).paths.latest
 
 
 def _saved(tmp_path: Path, checkpoint: object, name: str = "bad.pth") -> Path:

@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from robot6_sb3.checkpoint import apply_checkpoint, load_checkpoint
-from robot6_sb3.planning import TrainRequest, plan_training
+from robot6_sb3.planning import plan_training
 from robot6_sb3.trainer import build_model
+from robot6_sb3.training_config import TrainConfig
 from robot6_sb3.vec_env import make_env
 from tests.helpers import TINY, assert_same_tensors, load, only_run, tree_bytes
 
@@ -47,7 +48,7 @@ def test_resume_restores_optimizers_and_log_alpha_exactly(robot6, workdir: Path)
     robot6("train", "--episodes", "2", *TINY)
     path = only_run(workdir / "checkpoints") / "latest.pth"
     saved = load_checkpoint(path)
-    plan = plan_training(TrainRequest(resume_ckpt=path, episodes=4))
+    plan = plan_training(TrainConfig.from_options(resume_ckpt=path, episodes=4))
     model = build_model(plan, make_env(plan.env_id, plan.env_kwargs), "cpu")
 
     apply_checkpoint(model, saved)
@@ -130,7 +131,7 @@ def test_changed_learning_rate_is_applied_with_a_notice(robot6, workdir: Path) -
 
     assert result.exit_code == 0, result.output
     assert (
-        "learning_rate changed from 0.001 to 0.0005; applied to the restored optimizers"
+        "--learning-rate changed from 0.001 to 0.0005; applied to the restored optimizers"
         in result.stdout
     )
     latest = load(only_run(workdir / "checkpoints") / "latest.pth")
@@ -303,7 +304,7 @@ def test_run_settings_survive_a_resume_unless_overridden_with_a_notice(
     changed = robot6("train", "--resume", "--episodes", "6", "--save-every", "3", *TINY)
 
     assert kept.exit_code == 0 and changed.exit_code == 0, kept.output + changed.output
-    assert "--save-every changed from 2 to 3 for this run" in changed.stdout
+    assert "[RESUME] --save-every changed from 2 to 3 for this run" in changed.stdout
     assert sorted(p.name for p in run.glob("ckpt_ep_*.pth")) == ["ckpt_ep_6.pth"]  # keep-last 1
     assert [r["episode"] for r in _rows_of(workdir / "logs" / run.name / "training.csv")] == [
         str(n) for n in range(6)

@@ -11,8 +11,9 @@ import torch
 
 from robot6_sb3.checkpoint import load_checkpoint
 from robot6_sb3.layout import REQUIRED_KEYS, STATE_DICT_KEYS
-from robot6_sb3.planning import TrainRequest, plan_training
+from robot6_sb3.planning import plan_training
 from robot6_sb3.trainer import run_training
+from robot6_sb3.training_config import TrainConfig
 from tests.helpers import TINY, load, only_run
 
 
@@ -49,8 +50,8 @@ def test_csv_has_one_row_per_episode(robot6, workdir: Path) -> None:
 
 
 def test_checkpoints_hold_the_twelve_keys_of_the_trained_model(workdir: Path) -> None:
-    request = TrainRequest(episodes=3, save_every=2, seed=3, overrides=_tiny_overrides())
-    result = run_training(plan_training(request))
+    config = TrainConfig.from_options(episodes=3, save_every=2, seed=3, **_tiny_overrides())
+    result = run_training(plan_training(config))
     model = result.model
 
     latest = load(result.paths.latest)
@@ -126,17 +127,16 @@ def test_help_lists_the_options(robot6, option: str) -> None:
         assert name in result.stdout
 
 
-def test_hyperparameter_help_comes_from_the_dataclass(robot6) -> None:
+def test_option_help_comes_from_the_config_fields(robot6) -> None:
     from robot6_sb3.hyperparameters import Hyperparameters
+    from robot6_sb3.run_settings import RunSettings
 
-    defaults = Hyperparameters()
-    text = Hyperparameters.help_text("gamma")
+    help_text = " ".join(robot6("train", "--help").stdout.split())
 
-    assert (
-        text == f"Discount factor. New runs: {defaults.gamma}; resumed runs keep the checkpoint's."
-    )
-    assert Hyperparameters.help_text("net_arch").startswith("Hidden layer sizes")
-    assert ",".join(map(str, defaults.net_arch)) in Hyperparameters.help_text("net_arch")
+    assert f"--gamma <float> Discount factor. Default: {Hyperparameters.gamma}." in help_text
+    assert f"Default: {RunSettings.save_every}. A resumed run keeps its own" in help_text
+    assert "--net-arch <str> Hidden layer sizes" in help_text
+    assert ",".join(map(str, Hyperparameters.net_arch)) in help_text
 
 
 def test_diverging_training_stops_with_exit_3_and_keeps_the_last_finite_checkpoint(

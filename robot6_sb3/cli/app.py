@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.text import Text
 
 from robot6_sb3 import __version__
+from robot6_sb3.config_fields import ConfigError
 from robot6_sb3.errors import (
     CheckpointWriteError,
     ReplayHistoryError,
@@ -71,6 +72,20 @@ JsonOption = Annotated[
     bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")
 ]
 DeviceOption = Annotated[str, typer.Option(help="Where to run the networks: auto, cpu or cuda.")]
+
+
+OPTION_NAMES = {"env_id": "--env", "replay_log": "--buffer/--no-buffer"}
+"""Options named otherwise than ``--`` and their field's name with dashes."""
+
+
+def option_names(field: str) -> str:
+    """How a command declares the option of settings field ``field`` (``--buffer/--no-buffer``)."""
+    return OPTION_NAMES.get(field, "--" + field.replace("_", "-"))
+
+
+def flag(field: str) -> str:
+    """The flag a user types for settings field ``field`` (``--learning-rate``, ``--env``)."""
+    return option_names(field).partition("/")[0]
 
 
 def shown(path: Path) -> str:
@@ -181,6 +196,8 @@ def errors_to_exit_codes() -> Iterator[None]:
         yield
     except ReplayHistoryError as exc:
         raise fail(str(exc).replace("replay_log=False", "--no-buffer"), EXIT_BAD_INPUT) from None
+    except ConfigError as exc:
+        raise fail(f"{flag(exc.field)} {exc.problem}", EXIT_BAD_INPUT) from None
     except UsageError as exc:
         raise fail(str(exc), EXIT_BAD_INPUT) from None
     except CheckpointWriteError as exc:

@@ -6,15 +6,16 @@ import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from robot6_sb3.cli.app import (
-    CheckpointsDir,
     app,
     err,
     errors_to_exit_codes,
+    flag,
+    option_names,
     out,
     robot6_command,
     shown,
@@ -22,29 +23,30 @@ from robot6_sb3.cli.app import (
 )
 from robot6_sb3.cli.signals import StopSignals
 from robot6_sb3.comparison import RECENT_EPISODES, summarize_run
-from robot6_sb3.errors import TrainingDivergedError, UsageError
+from robot6_sb3.config_fields import ConfigError
+from robot6_sb3.errors import TrainingDivergedError
 from robot6_sb3.exactness import exactness
 from robot6_sb3.hyperparameters import Hyperparameters
-from robot6_sb3.layout import (
-    BEST_REWARD,
-    DEFAULT_CHECKPOINTS_DIR,
-    EPISODE,
-    GLOBAL_STEP,
-)
-from robot6_sb3.planning import TrainingPlan, TrainRequest, plan_training
+from robot6_sb3.planning import TrainingPlan, plan_training
 from robot6_sb3.trainer import TrainingResult, TrainingStart, run_training
+from robot6_sb3.training_config import TrainConfig, describe
+
+
+def _option(name: str, extra: str = "", **options: Any) -> Any:
+    """The option of :class:`TrainConfig` field ``name``: its flag and its help from the field."""
+    help_text = f"{describe(name)} {extra}".strip()
+    return typer.Option(option_names(name), help=help_text, show_default=False, **options)
 
 
 def _parse_net_arch(text: str | None) -> tuple[int, ...] | None:
     if text is None:
         return None
     try:
-        sizes = tuple(int(part) for part in text.split(","))
+        return tuple(int(part) for part in text.split(","))
     except ValueError:
-        raise UsageError(
-            f"--net-arch takes comma-separated layer sizes like 256,256, got {text!r}"
+        raise ConfigError(
+            "net_arch", f"takes comma-separated layer sizes like 256,256, got {text!r}"
         ) from None
-    return sizes
 
 
 def _resume_command(
@@ -52,13 +54,17 @@ def _resume_command(
 ) -> str:
     """The command that continues the run from ``latest`` with this session's settings (the
     run's own settings, such as --save-every or --n-envs, are in the checkpoint)."""
-    request = plan.request
-    total = str(episodes or request.episodes)
-    words = ["train", "--resume-ckpt", shown(latest), "--episodes", total]
-    if request.device != "auto":
-        words += ["--device", request.device]
-    if request.threads != 1:
-        words += ["--threads", str(request.threads)]
+    config = plan.config
+    words = [
+        "train",
+        "--resume-ckpt",
+        shown(latest),
+        "--episodes",
+        str(episodes or config.episodes),
+    ]
+    for name in ("device", "threads"):
+        if config.was_given(name):
+            words += [flag(name), str(getattr(config, name))]
     for name, value in options.items():
         words += [f"--{name.replace('_', '-')}", str(value)]
     return f"{robot6_command()} {shlex.join(words)}"
@@ -87,17 +93,17 @@ def _header(start: TrainingStart) -> None:
         how = "continuing"
     else:
         how = f"fork of {metadata.parent_run}"
-    threads = plan.request.threads
+    threads = plan.config.threads
     out.print(
         f"Run {paths.name} ({how}): {metadata.algo.upper()} on {metadata.env_id}, "
         f"{metadata.n_envs} env{'s' if metadata.n_envs > 1 else ''} ({metadata.vec_env}), "
         f"seed {metadata.seed}, {metadata.device}, {threads} thread{'s' if threads > 1 else ''}; "
-        f"episodes {plan.start_episode} -> {plan.request.episodes}"
+        f"episodes {plan.start_episode} -> {plan.config.episodes}"
     )
     out.print(f"  checkpoints: {shown(paths.checkpoint_dir)}/  logs: {shown(paths.log_dir)}/")
     if plan.source is not None and plan.checkpoint is not None:
         verdict = exactness(plan.checkpoint, plan.source)
-        exact = "exact" if verdict.exact and plan.request.replay_log is not False else "not exact"
+        exact = "exact" if verdict.exact and plan.settings.replay_log else "not exact"
         out.print(f"  from {shown(plan.source)}; the continuation is {exact}")
     elif not metadata.exact:
         out.print(
@@ -108,7 +114,7 @@ def _header(start: TrainingStart) -> None:
 def _next_steps(result: TrainingResult, plan: TrainingPlan) -> str:
     """The commands a user runs next, with this run's paths."""
     robot6, paths = robot6_command(), result.paths
-    more = max(plan.request.episodes, result.episodes) * 2
+    more = max(plan.config.episodes, result.episodes) * 2
     lines = [
         ("evaluate the best policy", f"{robot6} eval {shlex.quote(shown(paths.best))}"),
         ("compare runs", f"{robot6} compare"),
@@ -127,162 +133,62 @@ def _report_plan(plan: TrainingPlan) -> None:
         err.print(f"[RESUME] skipped {skipped.path}: {skipped.reason}")
     if plan.resume_not_found:
         out.print("[RESUME] Checkpoint not found, starting from scratch")
-    if plan.checkpoint is not None:
-        ckpt = plan.checkpoint
+    if plan.start_best_reward is not None:
         how = "continuing this run" if plan.continues_run else "forking a new run from it"
         out.print(
-            f"[RESUME] Loaded {plan.source}: episode {ckpt[EPISODE]}, "
-            f"global_step {ckpt[GLOBAL_STEP]}, best_reward {ckpt[BEST_REWARD]:.4f} ({how})"
+            f"[RESUME] Loaded {plan.source}: episode {plan.start_episode}, "
+            f"global_step {plan.start_step}, best_reward {plan.start_best_reward:.4f} ({how})"
         )
     for notice in plan.notices:
-        out.print(f"[RESUME] {notice}")
+        subject = "" if notice.field is None else f"{flag(notice.field)} "
+        out.print(f"[RESUME] {subject}{notice.text}")
 
 
 @app.command()
 def train(
-    episodes: Annotated[
-        int,
-        typer.Option(
-            help="The run's total number of episodes; a resumed run trains until it has this many."
-        ),
-    ] = 300,
-    env: Annotated[
-        str | None,
-        typer.Option(
-            "--env", help="Gymnasium env id (default Robot6Reach-v0; on resume, the checkpoint's)."
-        ),
-    ] = None,
-    algo: Annotated[
-        str | None,
-        typer.Option(
-            help="Algorithm: sac, tqc, td3, ddpg or crossq (default sac; on resume, the checkpoint's)."
-        ),
-    ] = None,
-    seed: Annotated[
-        int | None,
-        typer.Option(
-            help="Random seed of a new run (default: a random one, recorded in the checkpoints)."
-        ),
-    ] = None,
-    device: Annotated[str, typer.Option(help="Where to train: auto, cpu or cuda.")] = "auto",
-    threads: Annotated[
-        int, typer.Option(help="PyTorch CPU threads; one is fastest for small nets on few cores.")
-    ] = 1,
-    save_every: Annotated[
-        int | None,
-        typer.Option(
-            help="Write ckpt_ep_N.pth every this many completed episodes (default 50; a resumed run keeps its own).",
-            show_default=False,
-        ),
-    ] = None,
-    keep_last: Annotated[
-        int | None,
-        typer.Option(
-            help="Keep only the newest this many ckpt_ep_N.pth files of the run (latest.pth and best.pth always stay)."
-        ),
-    ] = None,
-    eval_every: Annotated[
-        int | None,
-        typer.Option(
-            help="Evaluate the policy deterministically every this many completed episodes; the best evaluation is kept as best_eval.pth (default: no evaluations; a resumed run keeps its own).",
-            show_default=False,
-        ),
-    ] = None,
-    eval_episodes: Annotated[
-        int | None,
-        typer.Option(
-            help="Episodes per evaluation (default 20; a resumed run keeps its own).",
-            show_default=False,
-        ),
-    ] = None,
-    checkpoints_dir: CheckpointsDir = DEFAULT_CHECKPOINTS_DIR,
-    runs_dir: Annotated[
-        Path | None,
-        typer.Option(
-            help="Folder holding one sub-folder of TensorBoard events and CSV per run (default runs; a resumed run keeps writing where its logs are).",
-            show_default=False,
-            file_okay=False,
-        ),
-    ] = None,
-    n_envs: Annotated[
-        int | None,
-        typer.Option(
-            help="Envs stepped together, each episode logged as it ends (default 1; a resumed run keeps its own).",
-            show_default=False,
-        ),
-    ] = None,
-    vec_env: Annotated[
-        str | None,
-        typer.Option(
-            help="How the envs run: dummy (one process) or subproc (a process each).",
-            show_default=False,
-        ),
-    ] = None,
-    learning_rate: Annotated[
-        float | None,
-        typer.Option(
-            help=Hyperparameters.help_text("learning_rate")
-            + " A change on resume is applied to the restored optimizers."
-        ),
-    ] = None,
-    batch_size: Annotated[
-        int | None, typer.Option(help=Hyperparameters.help_text("batch_size"))
-    ] = None,
-    buffer_size: Annotated[
-        int | None, typer.Option(help=Hyperparameters.help_text("buffer_size"))
-    ] = None,
-    learning_starts: Annotated[
-        int | None, typer.Option(help=Hyperparameters.help_text("learning_starts"))
-    ] = None,
-    gamma: Annotated[float | None, typer.Option(help=Hyperparameters.help_text("gamma"))] = None,
-    tau: Annotated[float | None, typer.Option(help=Hyperparameters.help_text("tau"))] = None,
-    train_freq: Annotated[
-        int | None, typer.Option(help=Hyperparameters.help_text("train_freq"))
-    ] = None,
-    gradient_steps: Annotated[
-        int | None, typer.Option(help=Hyperparameters.help_text("gradient_steps"))
-    ] = None,
-    ent_coef: Annotated[
-        str | None, typer.Option(help=Hyperparameters.help_text("ent_coef"))
-    ] = None,
-    action_noise: Annotated[
-        float | None, typer.Option(help=Hyperparameters.help_text("action_noise"))
-    ] = None,
-    her_goals: Annotated[
-        int | None, typer.Option(help=Hyperparameters.help_text("her_goals"))
-    ] = None,
+    episodes: Annotated[int | None, _option("episodes")] = None,
+    env_id: Annotated[str | None, _option("env_id")] = None,
+    algo: Annotated[str | None, _option("algo")] = None,
+    seed: Annotated[int | None, _option("seed")] = None,
+    device: Annotated[str | None, _option("device")] = None,
+    threads: Annotated[int | None, _option("threads")] = None,
+    save_every: Annotated[int | None, _option("save_every")] = None,
+    keep_last: Annotated[int | None, _option("keep_last")] = None,
+    eval_every: Annotated[int | None, _option("eval_every")] = None,
+    eval_episodes: Annotated[int | None, _option("eval_episodes")] = None,
+    checkpoints_dir: Annotated[Path | None, _option("checkpoints_dir", file_okay=False)] = None,
+    runs_dir: Annotated[Path | None, _option("runs_dir", file_okay=False)] = None,
+    n_envs: Annotated[int | None, _option("n_envs")] = None,
+    vec_env: Annotated[str | None, _option("vec_env")] = None,
+    learning_rate: Annotated[float | None, _option("learning_rate")] = None,
+    batch_size: Annotated[int | None, _option("batch_size")] = None,
+    buffer_size: Annotated[int | None, _option("buffer_size")] = None,
+    learning_starts: Annotated[int | None, _option("learning_starts")] = None,
+    gamma: Annotated[float | None, _option("gamma")] = None,
+    tau: Annotated[float | None, _option("tau")] = None,
+    train_freq: Annotated[int | None, _option("train_freq")] = None,
+    gradient_steps: Annotated[int | None, _option("gradient_steps")] = None,
+    ent_coef: Annotated[str | None, _option("ent_coef")] = None,
+    action_noise: Annotated[float | None, _option("action_noise")] = None,
+    her_goals: Annotated[int | None, _option("her_goals")] = None,
     net_arch: Annotated[
-        str | None,
-        typer.Option(
-            help=Hyperparameters.help_text("net_arch") + " Comma-separated, e.g. 256,256."
-        ),
+        str | None, _option("net_arch", extra="Comma-separated, e.g. 256,256.")
     ] = None,
-    resume: Annotated[
-        bool, typer.Option(help="Continue the newest run from its newest loadable checkpoint.")
-    ] = False,
-    resume_ckpt: Annotated[
-        Path | None,
-        typer.Option(
-            help="Continue from exactly this checkpoint (implies --resume); latest.pth continues its run, any other file forks a new run."
-        ),
-    ] = None,
-    buffer: Annotated[
-        bool | None,
-        typer.Option(
-            "--buffer/--no-buffer",
-            help="Log the replay buffer so that resume is exact (the default; a resumed run keeps its setting); --no-buffer saves disk but a resumed run starts with an empty buffer.",
-            show_default=False,
-        ),
-    ] = None,
+    resume: Annotated[bool | None, _option("resume")] = None,
+    resume_ckpt: Annotated[Path | None, _option("resume_ckpt")] = None,
+    replay_log: Annotated[bool | None, _option("replay_log")] = None,
     progress: Annotated[
         bool | None,
         typer.Option(
             "--progress/--no-progress",
             help="Show a progress bar (default: when the output is a terminal).",
+            show_default=False,
         ),
     ] = None,
 ) -> None:
     """Train a new run, or resume one, writing checkpoints, a CSV log and TensorBoard events."""
+    # Every parameter but --progress is a TrainConfig field of the same name; None: not given.
+    options = {name: value for name, value in locals().items() if name != "progress"}
     stop = StopSignals(
         stopping="{name} received: stopping after this step (the unfinished episode is "
         "discarded; saved files stay consistent).",
@@ -290,45 +196,12 @@ def train(
     )
     stop.install()
     with errors_to_exit_codes():
-        overrides = {
-            "learning_rate": learning_rate,
-            "batch_size": batch_size,
-            "buffer_size": buffer_size,
-            "learning_starts": learning_starts,
-            "gamma": gamma,
-            "tau": tau,
-            "train_freq": train_freq,
-            "gradient_steps": gradient_steps,
-            "net_arch": _parse_net_arch(net_arch),
-            "ent_coef": ent_coef,
-            "action_noise": action_noise,
-            "her_goals": her_goals,
-        }
-        request = TrainRequest(
-            episodes=episodes,
-            env_id=env,
-            algo=algo,
-            seed=seed,
-            device=device,
-            threads=threads,
-            save_every=save_every,
-            keep_last=keep_last,
-            eval_every=eval_every,
-            eval_episodes=eval_episodes,
-            checkpoints_dir=checkpoints_dir,
-            runs_dir=runs_dir,
-            overrides={k: v for k, v in overrides.items() if v is not None},
-            replay_log=buffer,
-            n_envs=n_envs,
-            vec_env=vec_env,
-            resume=resume or resume_ckpt is not None,
-            resume_ckpt=resume_ckpt,
-        )
-        plan = plan_training(request)
+        config = TrainConfig.from_options(**{**options, "net_arch": _parse_net_arch(net_arch)})
+        plan = plan_training(config)
         _report_plan(plan)
-        if plan.start_episode >= episodes:
+        if plan.start_episode >= config.episodes:
             out.print(
-                f"The checkpoint already has {plan.start_episode} of {episodes} episodes; "
+                f"The checkpoint already has {plan.start_episode} of {config.episodes} episodes; "
                 f"nothing to do (pass --episodes N with N > {plan.start_episode} to train further)."
             )
             return
@@ -340,9 +213,7 @@ def train(
             )
         except TrainingDivergedError as exc:
             if exc.checkpoint is not None:
-                lower = min(
-                    plan.hyperparameters.learning_rate / 10, Hyperparameters().learning_rate
-                )
+                lower = min(plan.hyperparameters.learning_rate / 10, Hyperparameters.learning_rate)
                 command = _resume_command(plan, exc.checkpoint, learning_rate=f"{lower:g}")
                 out.print(
                     f"Resume the last good checkpoint with a lower learning rate:\n  {command}"
