@@ -12,7 +12,7 @@ writes a replay segment, ``latest.pth`` and ``best.pth`` (the worst case). ``lea
 is set beyond the run, so the episodes take random actions and skip the gradient steps, which
 change nothing the save writes. The sizes are interleaved and repeated; reported are medians
 with min-max, on the training thread (``_save``: replay rows copy, snapshot, hand-over) and on
-the writer thread (``_write``: the same save's file writes, which the training thread would
+the writer thread (``RunFiles._save``: the same save's file writes, which the training thread would
 wait for without it). The first save of each run, which logs every transition the buffer held
 before the callback came (one large segment), is not timed.
 
@@ -83,7 +83,7 @@ def save_cost_ms(runs: dict[int, Run], repeats: int) -> dict[int, dict[str, list
     for _ in range(repeats):
         for size, (model, callback) in runs.items():  # interleaved: drift hits every size alike
             callback.best_reward = -math.inf  # a new best every time: the worst case
-            parts = [(callback, "_save", "training"), (callback, "_write", "writer")]
+            parts = [(callback, "_save", "training"), (callback._files, "_save", "writer")]
             with timings[size].patched(parts):
                 model.learn(EPISODE_STEPS, callback=callback, reset_num_timesteps=False)
     threads = ("training", "writer")

@@ -10,7 +10,7 @@ PyTorch thread; ``learning_starts`` is lowered so that most steps train. Reporte
 wall-time ratio (median of pairs, min-max) and where robot6 spends its time per episode:
 ``ResumableCheckpointCallback._save`` on the training thread (with its replay-rows copy and
 ``build_checkpoint`` snapshot), SB3's logger dump (which writes TensorBoard), and the save's
-write job ``_write`` on the writer thread (with the CSV append, the replay segment,
+write job ``RunFiles._save`` on the writer thread (with the CSV append, the replay segment,
 ``latest.pth`` and its copies). The CSV header, written once when the log opens, counts with
 the CSV appends.
 """
@@ -28,13 +28,14 @@ from stable_baselines3 import SAC
 from stable_baselines3.common.logger import Logger
 
 from benchmarks.measure import Timings, alternating_pairs, median_range, parser
-from robot6_sb3 import atomic, resumable_callback
+from robot6_sb3 import atomic, resumable_callback, run_files
 from robot6_sb3.episode_logs import CsvLog
 from robot6_sb3.hyperparameters import Hyperparameters
 from robot6_sb3.planning import plan_training
 from robot6_sb3.replay_log import ReplayLog
 from robot6_sb3.replay_recorder import ReplayRecorder
 from robot6_sb3.resumable_callback import ResumableCheckpointCallback
+from robot6_sb3.run_files import RunFiles
 from robot6_sb3.trainer import run_training
 from robot6_sb3.training_config import TrainConfig
 from robot6_sb3.vec_env import make_env
@@ -59,11 +60,11 @@ TIMED = [
     (ReplayRecorder, "new_rows", "- of it: replay rows copy (training thread)"),
     (resumable_callback, "build_checkpoint", "- of it: checkpoint snapshot (training thread)"),
     (Logger, "dump", "TensorBoard dump (training thread)"),
-    (ResumableCheckpointCallback, "_write", "whole write job, `_write` (writer thread)"),
+    (RunFiles, "_save", "whole write job, `RunFiles._save` (writer thread)"),
     (CsvLog, "append", "CSV row append (writer thread)"),
     (ReplayLog, "append", "replay log segment (writer thread)"),
-    (resumable_callback, "save_checkpoint", "latest.pth write (writer thread)"),
-    (resumable_callback, "atomic_copy", "best.pth / ckpt_ep_N.pth copy (writer thread)"),
+    (run_files, "save_checkpoint", "latest.pth write (writer thread)"),
+    (run_files, "atomic_copy", "best.pth / ckpt_ep_N.pth copy (writer thread)"),
 ]
 
 

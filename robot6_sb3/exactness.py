@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from robot6_sb3.checkpoint import Checkpoint, metadata_of
-from robot6_sb3.layout import ENV_STATE, REPLAY, REPLAY_DIR_NAME, RNG_STATE, TRAINING_STATE
+from robot6_sb3.layout import (
+    ENV_STATE,
+    REPLAY,
+    REPLAY_DIR_NAME,
+    RNG_STATE,
+    TRAINING_STATE,
+    run_folder_of,
+)
 from robot6_sb3.replay_log import replay_problem
 
 
@@ -26,7 +33,7 @@ def replay_root(checkpoint: Checkpoint, path: Path) -> Path:
     """The folder holding the run folders a checkpoint's replay lineage names: the parent of
     the file's folder (a file in a run folder, its own or another's), or the file's folder
     (a file copied out of its run, beside copies of the run folders it needs)."""
-    folder = Path(path).resolve().parent
+    folder = run_folder_of(path)
     lineage = (checkpoint.get(REPLAY) or {}).get("lineage") or []
     for root in (folder.parent, folder):
         if lineage and (root / str(lineage[0]["run"]) / REPLAY_DIR_NAME).is_dir():
@@ -46,8 +53,7 @@ def exactness(checkpoint: Checkpoint, path: Path) -> Exactness:
     missing = [key for key in (RNG_STATE, ENV_STATE, TRAINING_STATE) if checkpoint.get(key) is None]
     if missing:
         return Exactness(False, f"lacks {', '.join(missing)}")
-    buffer_size = int(metadata.model_kwargs.get("buffer_size", 1_000_000))
-    rows = max(buffer_size // metadata.n_envs, 1)
+    rows = max(metadata.buffer_size // metadata.n_envs, 1)
     problem = replay_problem(replay_root(checkpoint, path), checkpoint[REPLAY]["lineage"], rows)
     if problem:
         return Exactness(False, problem.split("; ")[0])

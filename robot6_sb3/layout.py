@@ -87,6 +87,11 @@ def periodic_episode(name: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def run_folder_of(checkpoint: Path) -> Path:
+    """The folder a checkpoint file is in (its run's, for a file of a run), absolute."""
+    return Path(checkpoint).resolve().parent
+
+
 def run_time(name: str) -> datetime | None:
     """The start time encoded in a run name, or ``None`` if ``name`` is not a run name."""
     match = RUN_NAME_RE.match(name)

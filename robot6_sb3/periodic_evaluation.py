@@ -17,6 +17,7 @@ from typing import Any
 import gymnasium as gym
 from stable_baselines3.common.base_class import BaseAlgorithm
 
+from robot6_sb3.errors import UnsupportedSetupError
 from robot6_sb3.evaluation import EvaluationResult, evaluate_in
 
 EVAL_SEED = 0
@@ -69,6 +70,18 @@ class PeriodicEvaluation:
         if self._env is not None:
             self._env.close()
             self._env = None
+
+
+def eval_env_like(env_id: str | None, env_kwargs: dict[str, Any]) -> Callable[[], gym.Env]:
+    """Builds an evaluation env as the training env was made (``gym.make`` of its id).
+
+    :raises UnsupportedSetupError: for an env not made with ``gym.make``
+    """
+    if env_id is None:
+        raise UnsupportedSetupError(
+            "eval_every needs eval_env= for an env that was not made with gym.make"
+        )
+    return lambda: gym.make(env_id, **env_kwargs)
 
 
 def result_from_state(state: Any) -> EvaluationResult | None:

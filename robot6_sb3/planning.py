@@ -28,8 +28,9 @@ from robot6_sb3.config_fields import ConfigError
 from robot6_sb3.devices import choose_device
 from robot6_sb3.discovery import Skipped, find_resume_checkpoint
 from robot6_sb3.errors import IncompatibleCheckpointError
+from robot6_sb3.exactness import exactness
 from robot6_sb3.hyperparameters import Hyperparameters, is_goal_conditioned
-from robot6_sb3.layout import BEST_REWARD, EPISODE, GLOBAL_STEP
+from robot6_sb3.layout import BEST_REWARD, EPISODE, GLOBAL_STEP, run_folder_of
 from robot6_sb3.resume_point import continues_run, fork_root
 from robot6_sb3.run_metadata import RunMetadata
 from robot6_sb3.run_settings import RunSettings
@@ -81,6 +82,9 @@ class TrainingPlan:
     """True when resuming a run's ``latest.pth`` (same folders); False forks a new run."""
     log_dir: Path | None = None
     """A continued run's log folder, where its logs already are."""
+    exact: bool = True
+    """Whether the resume continues bitwise like the run that never stopped (a new run: its
+    checkpoints will, where :attr:`RunMetadata.exact` says so)."""
     notices: list[Notice] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     resume_not_found: bool = False
@@ -211,6 +215,7 @@ def _resume_plan(config: TrainConfig, source: Path, checkpoint: Checkpoint) -> T
         log_dir=None
         if config.was_given("runs_dir")
         else _saved_log_dir(source, metadata.settings.log_dir),
+        exact=exactness(checkpoint, source).exact and settings.replay_log,
         notices=_resume_notices(config, checkpoint, saved, hyperparameters, settings),
     )
 
@@ -294,7 +299,7 @@ def _resume_notices(
 def _saved_log_dir(source: Path, saved: str | None) -> Path | None:
     if saved is None:
         return None
-    return (source.resolve().parent / saved).resolve()
+    return (run_folder_of(source) / saved).resolve()
 
 
 def _arch(arch: Any) -> str | None:
@@ -307,7 +312,7 @@ def checkpoints_root(plan: TrainingPlan) -> Path:
     or a fork of a file outside any run folder, in ``checkpoints_dir``."""
     if plan.source is not None:
         if plan.continues_run:
-            return plan.source.resolve().parent.parent
+            return run_folder_of(plan.source).parent
         root = fork_root(plan.source)
         if root is not None:
             return root

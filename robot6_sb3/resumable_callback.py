@@ -10,29 +10,20 @@ checkpoint that covers it.
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 
-from robot6_sb3.algorithms import algo_name
-from robot6_sb3.atomic import atomic_copy
-from robot6_sb3.checkpoint import Progress, build_checkpoint, save_checkpoint
-from robot6_sb3.env_state import (
-    capture_env_state,
-    check_monitor,
-    check_state_protocol,
-    check_vec_env,
-)
+from robot6_sb3.checkpoint import Progress, build_checkpoint
+from robot6_sb3.env_state import capture_env_state
 from robot6_sb3.episodes import EpisodeEndCallback, EpisodeRecord
-from robot6_sb3.errors import Robot6Warning, TrainingDivergedError, UnsupportedSetupError
+from robot6_sb3.errors import Robot6Warning, TrainingDivergedError
 from robot6_sb3.layout import (
     BEST_EVAL,
     BEST_EVAL_NAME,
@@ -43,31 +34,18 @@ from robot6_sb3.layout import (
     MODEL,
     REPLAY,
     RNG_STATE,
-    periodic_episode,
     periodic_name,
 )
 from robot6_sb3.model_state import actor_is_finite, apply_noise, non_finite_parts
-from robot6_sb3.periodic_evaluation import PeriodicEvaluation
-from robot6_sb3.pruning import keep_last_periodic
+from robot6_sb3.periodic_evaluation import PeriodicEvaluation, eval_env_like
 from robot6_sb3.replay_recorder import ReplayRecorder
-from robot6_sb3.replay_rows import Rows, check_loggable
 from robot6_sb3.resume_point import ResumePoint, new_run_id, prepare_run_folders
 from robot6_sb3.rng import capture_rng, restore_rng
-from robot6_sb3.run_files import RunFiles
+from robot6_sb3.run_files import RunFiles, SaveJob
 from robot6_sb3.run_identity import RunIdentity
-from robot6_sb3.run_metadata import RunMetadata, RunSettings
-
-
-@dataclass(frozen=True)
-class SaveJob:
-    """What one save writes, on the writer thread."""
-
-    csv_rows: list[list[Any]]
-    eval_row: list[Any] | None
-    replay: tuple[int, Rows] | None
-    checkpoint: dict[str, Any]
-    targets: list[str]
-    """Copies of ``latest.pth`` to make (best.pth, ckpt_ep_N.pth, best_eval.pth)."""
+from robot6_sb3.run_metadata import RunMetadata
+from robot6_sb3.run_settings import RunSettings
+from robot6_sb3.supported_setups import check_supported_setup, has_state_protocol
 
 
 class InexactResumeWarning(Robot6Warning):
@@ -178,17 +156,7 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
     # -- setup ------------------------------------------------------------------------------
 
     def _init_callback(self) -> None:
-        algo_name(self.model)  # refuses an unsupported algorithm
-        venv = self.training_env
-        check_vec_env(venv)
-        check_monitor(venv)
-        if self.settings.replay_log:
-            check_loggable(self.model.replay_buffer)
-        if self.model.use_sde:
-            raise UnsupportedSetupError(
-                "gSDE exploration (use_sde=True) draws its noise matrices before callbacks run, "
-                "so a checkpoint cannot hold them; train with use_sde=False"
-            )
+        check_supported_setup(self.model, self.training_env, self.settings.replay_log)
         if not self._prepared:
             if self._resume is not None and self.model.num_timesteps != self._resume.global_step:
                 raise ValueError(
@@ -196,9 +164,7 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
                     f"{self._resume.global_step}, but learn() reset its counters to "
                     f"{self.model.num_timesteps}; call learn(..., reset_num_timesteps=False)"
                 )
-            self._env_protocol = venv.has_attr("get_state") and venv.has_attr("set_state")
-            if self._env_protocol:
-                check_state_protocol(venv)
+            self._env_protocol = has_state_protocol(self.training_env)
             self.metadata = RunMetadata.of_run(
                 self.model,
                 self.run_name,
@@ -249,22 +215,14 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
             self._recorder = ReplayRecorder(self.run_name, self._run_id, lineage)
             self._recorder.adopt(buffer, resumed=self._resume is not None)
         if self.settings.eval_every is not None:
+            assert self.metadata is not None
             self._evaluation = PeriodicEvaluation(
                 self.settings.eval_every,
                 self.settings.eval_episodes,
-                self._eval_env or self._eval_env_like_training(),
+                self._eval_env or eval_env_like(self.metadata.env_id, self.metadata.env_kwargs),
                 best=self._resume.best_evaluation if self._resume else None,
             )
         return rebuilt
-
-    def _eval_env_like_training(self) -> Callable[[], gym.Env]:
-        assert self.metadata is not None
-        env_id, env_kwargs = self.metadata.env_id, self.metadata.env_kwargs
-        if env_id is None:
-            raise UnsupportedSetupError(
-                "eval_every needs eval_env= for an env that was not made with gym.make"
-            )
-        return lambda: gym.make(env_id, **env_kwargs)
 
     # -- training ---------------------------------------------------------------------------
 
@@ -322,8 +280,17 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
         self._files.tensorboard.write_episodes(records)
         if eval_row is not None:
             self._files.tensorboard.write_evaluation(dict(zip(EVAL_COLUMNS, eval_row, strict=True)))
-        job = SaveJob([r.csv_row() for r in records], eval_row, replay, checkpoint, targets)
-        self._files.submit(functools.partial(self._write, job))
+        replay_log = self._recorder.log(self.save_path.parent) if self._recorder else None
+        self._files.submit_save(
+            SaveJob(
+                [r.csv_row() for r in records],
+                eval_row,
+                (replay_log, *replay) if replay_log and replay else None,
+                checkpoint,
+                targets,
+                self.settings.keep_last,
+            )
+        )
         self.last_saved_step = int(self.num_timesteps)
         self.last_saved_episode = episode
 
@@ -338,19 +305,6 @@ class ResumableCheckpointCallback(EpisodeEndCallback):
             f"in {', '.join(parts)}",
             checkpoint=latest if latest.exists() else None,
         )
-
-    def _write(self, job: SaveJob) -> None:
-        """One save, in the order that keeps every file consistent: the CSV rows, the replay
-        segment the checkpoint refers to, ``latest.pth``, then its copies."""
-        self._files.append_rows(job.csv_rows, job.eval_row)
-        if job.replay is not None and self._recorder is not None:
-            self._recorder.log(self.save_path.parent).append(*job.replay)
-        latest = self.save_path / LATEST_NAME
-        save_checkpoint(job.checkpoint, latest)
-        for name in job.targets:
-            atomic_copy(latest, self.save_path / name)
-        if self.settings.keep_last is not None and any(periodic_episode(n) for n in job.targets):
-            keep_last_periodic(self.save_path, self.settings.keep_last)
 
     def _on_episodes_discarded(self, records: list[EpisodeRecord]) -> None:
         if self.verbose >= 1:

@@ -19,7 +19,7 @@ from robot6_sb3.devices import choose_device
 from robot6_sb3.env_state import check_same_env, restore_env_state
 from robot6_sb3.errors import CheckpointError, ReplayHistoryError, UsageError
 from robot6_sb3.exactness import replay_root
-from robot6_sb3.layout import ENV_STATE, REPLAY, RUN_TIME_FORMAT
+from robot6_sb3.layout import ENV_STATE, REPLAY, RUN_TIME_FORMAT, run_folder_of
 from robot6_sb3.model_config import build_model
 from robot6_sb3.replay_log import load_buffer, replay_problem
 from robot6_sb3.resumable_callback import ResumableCheckpointCallback
@@ -131,10 +131,10 @@ def load_resumable(
         model._last_obs = venv.reset()
     resume = ResumePoint(checkpoint, path, continues, use_replay=use_replay and replay is not None)
     if continues:
-        run_folder = path.resolve().parent
+        run_folder = run_folder_of(path)
     else:
         run_folder = Path(
-            save_path or _fork_folder(fork_root(path) or path.resolve().parent, metadata.algo)
+            save_path or _fork_folder(fork_root(path) or run_folder_of(path), metadata.algo)
         )
     callback = ResumableCheckpointCallback(
         run_folder,
@@ -169,7 +169,7 @@ def _merged(saved: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
 
 def _buffer_size(metadata: RunMetadata, overrides: dict[str, Any], venv: VecEnv) -> int:
     """Rows the rebuilt buffer holds (SB3 divides ``buffer_size`` among the sub-envs)."""
-    size = overrides.get("buffer_size", metadata.model_kwargs.get("buffer_size", 1_000_000))
+    size = overrides.get("buffer_size", metadata.buffer_size)
     return max(int(size) // venv.num_envs, 1)
 
 

@@ -38,6 +38,7 @@ from robot6_sb3.layout import (
     RNG_STATE,
     TRAINING_STATE,
     WALL_TIME,
+    run_folder_of,
 )
 from robot6_sb3.periodic_evaluation import result_from_state
 from robot6_sb3.replay_log import ReplayLog, lineage_size
@@ -56,12 +57,12 @@ def continues_run(path: Path, metadata: RunMetadata) -> bool:
     """Whether resuming ``path`` continues its run in place: it is a ``latest.pth`` in the
     folder of its own run. Any other file forks."""
     identity = RunIdentity(metadata.run_name, metadata.run_id)
-    return Path(path).name == LATEST_NAME and belongs_to(Path(path).resolve().parent, identity)
+    return Path(path).name == LATEST_NAME and belongs_to(run_folder_of(path), identity)
 
 
 def foreign_to_folder(path: Path, metadata: RunMetadata) -> str | None:
     """Why ``path`` is not its folder's own file (copied from another run), or ``None``."""
-    folder = Path(path).resolve().parent
+    folder = run_folder_of(path)
     if not is_run_folder(folder) or belongs_to(
         folder, RunIdentity(metadata.run_name, metadata.run_id)
     ):
@@ -77,7 +78,7 @@ def foreign_to_folder(path: Path, metadata: RunMetadata) -> str | None:
 def fork_root(path: Path) -> Path | None:
     """Where a fork of ``path`` goes: beside the run folder the file is in (never inside
     it), or ``None`` for a file outside any run folder."""
-    folder = Path(path).resolve().parent
+    folder = run_folder_of(path)
     return folder.parent if is_run_folder(folder) else None
 
 

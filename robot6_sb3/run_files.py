@@ -9,17 +9,47 @@ the training thread at the next submit or flush.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from stable_baselines3.common.logger import Logger
 
-from robot6_sb3.atomic import remove_temp_files
+from robot6_sb3.atomic import atomic_copy, remove_temp_files
 from robot6_sb3.background_writer import BackgroundWriter
+from robot6_sb3.checkpoint import save_checkpoint
 from robot6_sb3.episode_logs import CsvLog, TensorBoardLog
 from robot6_sb3.episodes import EpisodeRecord
-from robot6_sb3.layout import CSV_NAME, EVAL_COLUMNS, EVAL_CSV_NAME, LOCK_NAME, REPLAY_DIR_NAME
+from robot6_sb3.layout import (
+    CSV_NAME,
+    EVAL_COLUMNS,
+    EVAL_CSV_NAME,
+    LATEST_NAME,
+    LOCK_NAME,
+    REPLAY_DIR_NAME,
+    periodic_episode,
+)
+from robot6_sb3.pruning import keep_last_periodic
+from robot6_sb3.replay_log import ReplayLog
+from robot6_sb3.replay_rows import Rows
 from robot6_sb3.run_lock import RunLock
+
+
+@dataclass(frozen=True)
+class SaveJob:
+    """What one save writes, on the writer thread."""
+
+    csv_rows: list[list[Any]]
+    eval_row: list[Any] | None
+    replay: tuple[ReplayLog, int, Rows] | None
+    """The run's replay log, the number of the first new row, and the rows."""
+    checkpoint: dict[str, Any]
+    targets: list[str]
+    """Copies of ``latest.pth`` to make (best.pth, ckpt_ep_N.pth, best_eval.pth)."""
+    keep_last: int | None
+    """Keep only this many newest ``ckpt_ep_N.pth`` after a new one."""
 
 
 class RunFiles:
@@ -87,6 +117,24 @@ class RunFiles:
             self.csv.append(rows)
         if eval_row is not None and self.eval_csv is not None:
             self.eval_csv.append([eval_row])
+
+    def submit_save(self, job: SaveJob) -> None:
+        """Write ``job`` on the writer thread, after the saves before it."""
+        self.submit(functools.partial(self._save, job))
+
+    def _save(self, job: SaveJob) -> None:
+        """One save, in the order that keeps every file consistent: the CSV rows, the replay
+        segment the checkpoint refers to, ``latest.pth``, then its copies."""
+        self.append_rows(job.csv_rows, job.eval_row)
+        if job.replay is not None:
+            replay_log, start, rows = job.replay
+            replay_log.append(start, rows)
+        latest = self.save_path / LATEST_NAME
+        save_checkpoint(job.checkpoint, latest)
+        for name in job.targets:
+            atomic_copy(latest, self.save_path / name)
+        if job.keep_last is not None and any(periodic_episode(name) for name in job.targets):
+            keep_last_periodic(self.save_path, job.keep_last)
 
     def submit(self, job: Callable[[], None]) -> None:
         """Run ``job`` on the writer thread, after the jobs before it."""

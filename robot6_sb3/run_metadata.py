@@ -26,6 +26,9 @@ from robot6_sb3.errors import CheckpointError
 from robot6_sb3.model_config import describe_model
 from robot6_sb3.run_settings import RunSettings
 
+SB3_BUFFER_SIZE = 1_000_000
+"""``buffer_size`` of SB3's off-policy algorithms when not given."""
+
 FORMAT_VERSION = 2
 """1: SAC/TQC, one env, twelve keys only. 2: any supported algorithm, VecEnvs, SB3's own
 state dicts under ``model``."""
@@ -135,6 +138,11 @@ class RunMetadata:
     def net_arch(self) -> Any:
         """The network layout, as given in ``policy_kwargs`` (``None``: the algorithm's default)."""
         return (self.model_kwargs.get("policy_kwargs") or {}).get("net_arch")
+
+    @property
+    def buffer_size(self) -> int:
+        """The replay buffer's capacity (SB3's default of 1e6 where the run left it out)."""
+        return int(self.model_kwargs.get("buffer_size", SB3_BUFFER_SIZE))
 
     @classmethod
     def from_dict(cls, values: Any, source: str = "checkpoint") -> RunMetadata:

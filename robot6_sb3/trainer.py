@@ -26,7 +26,7 @@ from robot6_sb3.algorithms import algo_class
 from robot6_sb3.config_fields import ConfigError
 from robot6_sb3.devices import choose_device
 from robot6_sb3.errors import CheckpointWriteError, TrainingDivergedError
-from robot6_sb3.layout import RunPaths, create_run, remove_empty_run
+from robot6_sb3.layout import RunPaths, create_run, remove_empty_run, run_folder_of
 from robot6_sb3.model_state import capture_networks, non_finite_parts
 from robot6_sb3.planning import TrainingPlan, checkpoints_root
 from robot6_sb3.progress import EpisodeProgress
@@ -81,7 +81,7 @@ def _run_paths(plan: TrainingPlan) -> RunPaths:
     root, runs_dir = checkpoints_root(plan), plan.config.runs_dir
     if plan.continues_run:
         assert plan.source is not None
-        folder = plan.source.resolve().parent
+        folder = run_folder_of(plan.source)
         return RunPaths(folder.name, folder, plan.log_dir or runs_dir / folder.name)
     return create_run(plan.algo, root, runs_dir, datetime.now())
 

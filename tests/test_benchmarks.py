@@ -25,7 +25,7 @@ EXPECTED = {
         "Wall-time ratio robot6 / plain:",
         "| whole save, `_save` (training thread) |",
         "| TensorBoard dump (training thread) |",
-        "| whole write job, `_write` (writer thread) |",
+        "| whole write job, `RunFiles._save` (writer thread) |",
         "| latest.pth write (writer thread) |",
         "| CSV row append (writer thread) |",
         "| replay log segment (writer thread) |",

@@ -25,7 +25,6 @@ from robot6_sb3.cli.signals import StopSignals
 from robot6_sb3.comparison import RECENT_EPISODES, summarize_run
 from robot6_sb3.config_fields import ConfigError
 from robot6_sb3.errors import TrainingDivergedError
-from robot6_sb3.exactness import exactness
 from robot6_sb3.hyperparameters import Hyperparameters
 from robot6_sb3.planning import TrainingPlan, plan_training
 from robot6_sb3.trainer import TrainingResult, TrainingStart, run_training
@@ -101,9 +100,8 @@ def _header(start: TrainingStart) -> None:
         f"episodes {plan.start_episode} -> {plan.config.episodes}"
     )
     out.print(f"  checkpoints: {shown(paths.checkpoint_dir)}/  logs: {shown(paths.log_dir)}/")
-    if plan.source is not None and plan.checkpoint is not None:
-        verdict = exactness(plan.checkpoint, plan.source)
-        exact = "exact" if verdict.exact and plan.settings.replay_log else "not exact"
+    if plan.source is not None:
+        exact = "exact" if plan.exact else "not exact"
         out.print(f"  from {shown(plan.source)}; the continuation is {exact}")
     elif not metadata.exact:
         out.print(
