@@ -126,7 +126,9 @@ class Simulation:
         :param position: center, in meters, (x, y, z).
         :return: the body id.
         """
-        return self._visual_body(position, pybullet.GEOM_SPHERE, radius=radius, rgbaColor=rgba_color)
+        return self._visual_body(
+            position, pybullet.GEOM_SPHERE, radius=radius, rgbaColor=rgba_color
+        )
 
     def create_visual_box(
         self,
