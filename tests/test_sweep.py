@@ -283,8 +283,7 @@ def test_status_of_an_unknown_study_exits_2(robot6, workdir: Path) -> None:
 
 
 def test_a_stopped_worker_queues_its_trial_and_the_next_one_resumes_it(workdir: Path) -> None:
-    from robot6_sb3.sweep import SweepSettings, run_worker
-    from robot6_sb3.sweep_space import load_space
+    from robot6_sb3.sweep import SweepSettings, load_space, run_worker
 
     settings = SweepSettings(
         study="stop", space=load_space(_write_space(workdir)), n_trials=1,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from robot6_sb3.errors import UsageError
-from robot6_sb3.sweep_space import Distribution, SearchSpace, load_space, space_from_dict
+from robot6_sb3.sweep.space import Distribution, SearchSpace, load_space, space_from_dict
 
 optuna = pytest.importorskip("optuna", reason="the sweep extra (optuna) is not installed")
 

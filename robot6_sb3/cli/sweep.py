@@ -20,6 +20,7 @@ from rich.table import Table
 from robot6_sb3.cli.app import app, err, errors_to_exit_codes, fail, out, shown
 from robot6_sb3.cli.signals import StopSignals
 from robot6_sb3.errors import UsageError
+from robot6_sb3.layout import StudyPaths
 
 if TYPE_CHECKING:
     from robot6_sb3.sweep import SweepSettings, TrialOutcome
@@ -53,6 +54,7 @@ RunsRoot = Annotated[
 def _sweep_module() -> Any:
     try:
         from robot6_sb3 import sweep
+        from robot6_sb3.sweep import storage  # noqa: F401  (needs optuna and SQLAlchemy)
     except ImportError as exc:
         raise UsageError(
             f"robot6 sweep needs the sweep extra ({exc.name} is missing): "
@@ -194,11 +196,9 @@ def run(
                 f"({heartbeat_interval} s), or live trials would be retried"
             )
         sweep = _sweep_module()
-        from robot6_sb3.sweep_space import load_space
-
         settings = sweep.SweepSettings(
             study=study,
-            space=load_space(space),
+            space=sweep.load_space(space),
             runs_root=runs_root,
             storage_url=storage,
             n_trials=n_trials,
@@ -298,8 +298,8 @@ def status(
             "-" if row.run_dir is None else shown(row.run_dir),
         )
     out.print(table)
+    paths = StudyPaths.of(runs_root, study)
     out.print(
         "Compare the runs with: robot6 compare "
-        f"--checkpoints-dir {shown(sweep.study_dir(runs_root, study) / 'checkpoints')} "
-        f"--runs-dir {shown(sweep.study_dir(runs_root, study) / 'runs')}"
+        f"--checkpoints-dir {shown(paths.checkpoints_dir)} --runs-dir {shown(paths.runs_dir)}"
     )

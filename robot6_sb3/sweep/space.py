@@ -23,17 +23,23 @@ without the ``sweep`` extra.
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from robot6_sb3.errors import UsageError
-from robot6_sb3.hyperparameters import Hyperparameters
-from robot6_sb3.planning import ALGORITHMS, TrainRequest, plan_training
+from robot6_sb3.planning import TrainRequest, plan_training
+from robot6_sb3.sweep.parameters import (
+    PARAMETER_KINDS,
+    Distribution,
+    check_value,
+    convert_value,
+    parse_distribution,
+    parse_net_arch,
+    plain,
+)
 
 if TYPE_CHECKING:
     import optuna
@@ -41,22 +47,6 @@ if TYPE_CHECKING:
 METRICS = ("mean_reward", "success_rate")
 PRUNERS = ("median", "halving", "none")
 SAMPLERS = ("tpe", "random")
-DISTRIBUTION_TYPES = ("float", "int", "categorical")
-
-
-def _field_kind(annotation: Any) -> type:
-    text = str(annotation)  # a string: the dataclass module uses postponed annotations
-    if text.startswith("tuple"):
-        return tuple
-    return {"float": float, "int": int}.get(text, str)
-
-
-_FIELD_TYPES: dict[str, type] = {
-    **{f.name: _field_kind(f.type) for f in dataclasses.fields(Hyperparameters)},
-    "seed": int,
-    "algo": str,
-}
-"""Every parameter a space may name (the hyperparameter fields, seed, algo), with its kind."""
 
 _TOP_LEVEL_KEYS = (
     "params",
@@ -69,33 +59,6 @@ _TOP_LEVEL_KEYS = (
     "sampler",
     "env",
 )
-
-
-@dataclass(frozen=True)
-class Distribution:
-    """One parameter's distribution, in Optuna's terms.
-
-    ``net_arch`` choices are kept as ``"64,64"`` strings because Optuna's categorical values
-    must be plain scalars.
-    """
-
-    kind: str
-    """``float``, ``int`` or ``categorical``."""
-    low: float | None = None
-    high: float | None = None
-    log: bool = False
-    step: float | None = None
-    choices: tuple[Any, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        if self.kind == "categorical":
-            return {"type": self.kind, "choices": list(self.choices)}
-        values: dict[str, Any] = {"type": self.kind, "low": self.low, "high": self.high}
-        if self.log:
-            values["log"] = True
-        if self.step is not None:
-            values["step"] = self.step
-        return values
 
 
 @dataclass(frozen=True)
@@ -126,7 +89,7 @@ class SearchSpace:
         """A JSON-able description; two workers of one study must agree on it."""
         return {
             "params": {name: dist.to_dict() for name, dist in self.distributions.items()},
-            "fixed": {name: _plain(value) for name, value in self.fixed.items()},
+            "fixed": {name: plain(value) for name, value in self.fixed.items()},
             "episodes": self.episodes,
             "metric": self.metric,
             "eval_every": self.eval_every,
@@ -157,144 +120,8 @@ class SearchSpace:
                 )  # type: ignore[arg-type]
             else:
                 value = trial.suggest_float(name, dist.low, dist.high, step=dist.step, log=dist.log)  # type: ignore[arg-type]
-            values[name] = _parse_net_arch(value, name) if name == "net_arch" else value
+            values[name] = parse_net_arch(value, name) if name == "net_arch" else value
         return values
-
-
-def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
-
-
-def _parse_net_arch(value: Any, where: str) -> tuple[int, ...]:
-    """``"64,64"``, ``[64, 64]`` or ``64`` as a tuple of layer sizes."""
-    try:
-        if isinstance(value, str):
-            sizes = tuple(int(part) for part in value.split(","))
-        elif isinstance(value, (list, tuple)):
-            sizes = tuple(_integer(part) for part in value)
-        else:
-            sizes = (_integer(value),)
-    except (TypeError, ValueError):
-        raise UsageError(
-            f'{where}: net_arch takes layer sizes like "256,256" or [256, 256], got {value!r}'
-        ) from None
-    return sizes
-
-
-def _integer(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(value)
-    return value
-
-
-def _number(value: Any, kind: type, where: str) -> float | int:
-    """``value`` as ``kind`` (float or int); YAML reads ``1e-4`` as a string, so numeric
-    strings are accepted for floats."""
-    if isinstance(value, bool):
-        raise UsageError(f"{where} must be a number, got {value!r}")
-    if kind is int:
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if not isinstance(value, int):
-            raise UsageError(f"{where} must be a whole number, got {value!r}")
-        return value
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            raise UsageError(f"{where} must be a number, got {value!r}") from None
-    if not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise UsageError(f"{where} must be a finite number, got {value!r}")
-    return float(value)
-
-
-def _convert(name: str, value: Any, where: str) -> Any:
-    """A parameter value as the trainer takes it (checked for its kind, not its range)."""
-    kind = _FIELD_TYPES[name]
-    if name == "net_arch":
-        return _parse_net_arch(value, where)
-    if kind is str:
-        if not isinstance(value, str):
-            raise UsageError(f"{where} must be a string, got {value!r}")
-        return value
-    return _number(value, kind, where)
-
-
-def _check_value(name: str, value: Any, where: str) -> None:
-    """Check one parameter value with the trainer's own rules (it plans a run; writes nothing)."""
-    if name == "seed":
-        if not 0 <= value < 2**32:
-            raise UsageError(f"{where}: seed must be in [0, 2**32), got {value}")
-        return
-    if name == "algo":
-        if value not in ALGORITHMS:
-            raise UsageError(
-                f"{where}: unknown algo {value!r}; choose one of: {', '.join(ALGORITHMS)}"
-            )
-        return
-    try:
-        plan_training(TrainRequest(episodes=1, seed=0, overrides={name: value}))
-    except UsageError as exc:
-        raise UsageError(f"{where}: {exc}") from None
-
-
-def _parse_distribution(name: str, spec: dict[str, Any], where: str) -> Distribution:
-    spec = dict(spec)
-    kind = spec.pop("type", None)
-    if kind not in DISTRIBUTION_TYPES:
-        raise UsageError(
-            f"{where}: 'type' must be one of {', '.join(DISTRIBUTION_TYPES)}, got {kind!r} "
-            "(a distribution looks like {type: float, low: 1.0e-4, high: 1.0e-2, log: true})"
-        )
-    allowed = ("choices",) if kind == "categorical" else ("low", "high", "log", "step")
-    unknown = sorted(set(spec) - set(allowed))
-    if unknown:
-        raise UsageError(
-            f"{where}: unknown key(s) {', '.join(map(repr, unknown))} for a {kind} "
-            f"distribution; it takes: {', '.join(allowed)}"
-        )
-    if kind == "categorical":
-        choices = spec.get("choices")
-        if not isinstance(choices, list) or not choices:
-            raise UsageError(f"{where}: 'choices' must be a non-empty list, got {choices!r}")
-        converted = [_convert(name, choice, f"{where} choice {choice!r}") for choice in choices]
-        for choice in converted:
-            _check_value(name, choice, where)
-        if name == "net_arch":
-            converted = [",".join(map(str, arch)) for arch in converted]
-        if len(set(converted)) != len(converted):
-            raise UsageError(f"{where}: 'choices' has duplicates: {choices!r}")
-        return Distribution("categorical", choices=tuple(converted))
-    if _FIELD_TYPES[name] not in (int, float):
-        raise UsageError(
-            f"{where}: {name} takes a categorical distribution (type: categorical, choices: "
-            f"[...]), not {kind}"
-        )
-    if kind == "float" and _FIELD_TYPES[name] is int:
-        raise UsageError(f"{where}: {name} is a whole number; use type: int or categorical")
-    number = int if kind == "int" else float
-    for key in ("low", "high"):
-        if key not in spec:
-            raise UsageError(f"{where}: a {kind} distribution needs '{key}'")
-    low = _number(spec["low"], number, f"{where} low")
-    high = _number(spec["high"], number, f"{where} high")
-    if not low < high:
-        raise UsageError(f"{where}: low must be below high, got low={low}, high={high}")
-    log = spec.get("log", False)
-    if not isinstance(log, bool):
-        raise UsageError(f"{where}: 'log' must be true or false, got {log!r}")
-    if log and low <= 0:
-        raise UsageError(f"{where}: a log distribution needs low > 0, got low={low}")
-    step = spec.get("step")
-    if step is not None:
-        step = _number(step, number, f"{where} step")
-        if step <= 0:
-            raise UsageError(f"{where}: step must be positive, got {step}")
-        if log:
-            raise UsageError(f"{where}: 'step' and 'log: true' cannot be combined (Optuna)")
-    for value in (low, high):
-        _check_value(name, value, where)
-    return Distribution(kind, low=low, high=high, log=log, step=step)
 
 
 def _positive_int(values: dict[str, Any], key: str, default: int, minimum: int = 1) -> int:
@@ -336,16 +163,16 @@ def space_from_dict(values: Any, source: str = "space file") -> SearchSpace:
     fixed: dict[str, Any] = {}
     for name, spec in params.items():
         where = f"{source}: parameter {name!r}"
-        if name not in _FIELD_TYPES:
+        if name not in PARAMETER_KINDS:
             raise UsageError(
                 f"{source}: unknown parameter {name!r}; a space samples these: "
-                f"{', '.join(_FIELD_TYPES)}"
+                f"{', '.join(PARAMETER_KINDS)}"
             )
         if isinstance(spec, dict):
-            distributions[name] = _parse_distribution(name, spec, where)
+            distributions[name] = parse_distribution(name, spec, where)
         else:
-            fixed[name] = _convert(name, spec, where)
-            _check_value(name, fixed[name], where)
+            fixed[name] = convert_value(name, spec, where)
+            check_value(name, fixed[name], where)
     metric = values.get("metric", "mean_reward")
     if metric not in METRICS:
         raise UsageError(f"{source}: 'metric' must be one of {', '.join(METRICS)}, got {metric!r}")
