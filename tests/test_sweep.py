@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import csv
 import json
+import multiprocessing
 import os
 import signal
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -285,9 +288,10 @@ def test_status_of_an_unknown_study_exits_2(robot6, workdir: Path) -> None:
 def test_a_stopped_worker_queues_its_trial_and_the_next_one_resumes_it(workdir: Path) -> None:
     from robot6_sb3.sweep import SweepSettings, load_space, run_worker
 
+    # No retries at all: a stop re-queues the trial without using one up.
     settings = SweepSettings(
         study="stop", space=load_space(_write_space(workdir)), n_trials=1,
-        heartbeat_interval=1, grace_period=3,
+        heartbeat_interval=1, grace_period=3, max_retry=0,
     )  # fmt: skip
     polls = 0
 
@@ -307,3 +311,141 @@ def test_a_stopped_worker_queues_its_trial_and_the_next_one_resumes_it(workdir: 
     ]
     study_dir = workdir / "sweeps" / "stop"
     _assert_valid_run(study_dir / "checkpoints" / run, study_dir / "runs", 3, "stop")
+    stopped_trial, copy = optuna.load_study(study_name="stop", storage=settings.url).trials
+    assert copy.system_attrs == {
+        "failed_trial": 0, "retry_history": [], "robot6:heartbeat_sent": True,  # its own
+    }  # fmt: skip
+    assert copy.params == stopped_trial.params
+    assert stopped_trial.intermediate_values == {2: copy.intermediate_values[2]}
+    assert stopped_trial.user_attrs["interrupted"] is True
+    assert "interrupted" not in copy.user_attrs
+
+
+def _settings(workdir: Path, study: str, storage_options: tuple[str, ...], **values: Any) -> Any:
+    from robot6_sb3.sweep import SweepSettings, load_space
+
+    return SweepSettings(
+        study=study, space=load_space(_write_space(workdir)), heartbeat_interval=1,
+        grace_period=3, storage_url=storage_options[1] if storage_options else None, **values,
+    )  # fmt: skip
+
+
+def _paused_worker(settings: Any) -> multiprocessing.process.BaseProcess:
+    """A worker process that pauses between claiming a trial and its first heartbeat.
+
+    Forked, so that it starts at once (it never trains: it is killed in the pause)."""
+    from robot6_sb3.sweep import run_worker
+    from robot6_sb3.sweep.heartbeat import PAUSE_AFTER_ASK_ENV
+
+    def work() -> None:
+        os.environ[PAUSE_AFTER_ASK_ENV] = "600"
+        run_worker(settings)
+
+    worker = multiprocessing.get_context("fork").Process(target=work, daemon=True)
+    worker.start()
+    return worker
+
+
+def _kill_in_claim_window(worker: multiprocessing.process.BaseProcess, study: Any, number: int):
+    """SIGKILL ``worker`` once it has claimed trial ``number`` and not sent its first
+    heartbeat; returns the trial as it was then."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        trials = study.get_trials(deepcopy=False)
+        if len(trials) > number and trials[number].state.name == "RUNNING":
+            assert "robot6:heartbeat_sent" not in trials[number].system_attrs
+            assert worker.pid is not None
+            os.kill(worker.pid, signal.SIGKILL)
+            worker.join()
+            return trials[number]
+        time.sleep(0.05)
+    raise AssertionError(f"trial {number} was not claimed within 60 s")
+
+
+def _new_study(settings: Any) -> Any:
+    """Create the study, as ``robot6 sweep run`` does before it starts its workers."""
+    from robot6_sb3.sweep.storage import open_settings_storage, open_study
+
+    storage = open_settings_storage(settings)
+    open_study(settings, storage)
+    storage.engine.dispose()  # not into the forked workers
+    return optuna.load_study(study_name=settings.study, storage=settings.url)
+
+
+@pytest.mark.slow
+def test_a_worker_lost_before_its_first_heartbeat_is_retried_after_the_grace_period(
+    robot6, workdir: Path, storage_options: tuple[str, ...]
+) -> None:
+    settings = _settings(workdir, "claim", storage_options, n_trials=1)
+    study = _new_study(settings)
+    claimed = _kill_in_claim_window(_paused_worker(settings), study, 0)
+
+    result = robot6(
+        "sweep", "run", "--study", "claim", "--space", "space.yaml", "--n-trials", "1",
+        *FAST_HEARTBEAT, *storage_options,
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert (
+        "trial 0 LOST, its worker was lost (no heartbeat for 3 s); queued again to resume its "
+        "run (retry 1)" in result.stdout
+    )
+    assert "Study claim: 1 of 1 trials finished." in result.stdout
+    lost, retry = study.get_trials()
+    assert lost.state.name == "FAIL" and "run" not in lost.user_attrs
+    assert lost.datetime_complete - claimed.datetime_start >= timedelta(seconds=3)
+    # Lost before its parameters were sampled: the retry samples them.
+    assert claimed.params == {} and retry.state.name == "COMPLETE"
+    rows = {t["number"]: t for t in _status(robot6, "claim", *storage_options)["trials"]}
+    assert (rows[0]["fail_reason"], rows[0]["retried_as"], rows[0]["retries_used_up"]) == (
+        "worker lost", 1, None,
+    )  # fmt: skip
+    assert (rows[1]["retry_of"], rows[1]["resumed_from"], rows[1]["episodes"]) == (0, None, 3)
+
+
+@pytest.mark.slow
+def test_a_trial_that_loses_its_worker_every_time_gives_its_place_to_a_new_one(
+    robot6, workdir: Path
+) -> None:
+    settings = _settings(workdir, "oom", (), n_trials=1, max_retry=1)
+    study = _new_study(settings)
+    _kill_in_claim_window(_paused_worker(settings), study, 0)
+    # The next worker fails trial 0 after the grace period, claims its copy, and is lost too.
+    _kill_in_claim_window(_paused_worker(settings), study, 1)
+
+    result = robot6(
+        "sweep", "run", "--study", "oom", "--space", "space.yaml", "--n-trials", "1",
+        "--max-retry", "1", *FAST_HEARTBEAT,
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert (
+        "trial 1 LOST, retry of trial 0, its worker was lost (no heartbeat for 3 s); not queued "
+        "again: its worker was lost 2 times (trials 0, 1), more than the retries allowed; its "
+        "place in the budget goes to a new trial" in " ".join(result.stdout.split())
+    )
+    assert "trial 2 COMPLETE" in result.stdout
+    status = _status(robot6, "oom")
+    rows = {t["number"]: t for t in status["trials"]}
+    assert status["finished"] == 1 and sorted(rows) == [0, 1, 2]
+    assert (rows[0]["state"], rows[0]["retried_as"], rows[0]["retries_used_up"]) == (
+        "FAIL",
+        1,
+        None,
+    )
+    assert (rows[1]["state"], rows[1]["retry_of"], rows[1]["retries_used_up"]) == (
+        "FAIL",
+        0,
+        [0, 1],
+    )
+    assert (rows[2]["state"], rows[2]["retry_of"]) == ("COMPLETE", None)
+    table = robot6("sweep", "status", "--study", "oom")
+    assert "retries used up (worker lost in trials 0, 1), its slot went to a new trial" in (
+        _column(table.stdout, 2)
+    )
+
+
+def _column(table: str, index: int) -> str:
+    """The text of a Rich table's column ``index`` (1-based), cells wrapped over lines joined."""
+    rows = [line.split("│") for line in table.splitlines() if line.startswith("│")]
+    return " ".join(" ".join(row[index] for row in rows).split())

@@ -23,7 +23,7 @@ from robot6_sb3.errors import UsageError
 from robot6_sb3.layout import StudyPaths
 
 if TYPE_CHECKING:
-    from robot6_sb3.sweep import SweepSettings, TrialOutcome
+    from robot6_sb3.sweep import SweepSettings, TrialOutcome, TrialRow
 
 STORAGE_ENV = "ROBOT6_SWEEP_STORAGE"
 
@@ -70,13 +70,16 @@ def _describe(outcome: TrialOutcome) -> str:
     if outcome.run:
         parts.append(f"run {outcome.run}, {outcome.episodes} episodes")
     if outcome.retry_of is not None:
+        parts.append(f"retry of trial {outcome.retry_of}")
+    if outcome.retry_of is not None and outcome.run:
         resumed = outcome.resumed_from
-        parts.append(
-            f"retry of trial {outcome.retry_of}"
-            + (f", resumed at episode {resumed}" if resumed is not None else ", started over")
-        )
+        parts.append(f"resumed at episode {resumed}" if resumed is not None else "started over")
     if outcome.error:
         parts.append(outcome.error)
+    if outcome.note:
+        parts.append(outcome.note)
+    if outcome.state == "LOST":
+        return ", ".join(parts)
     return ", ".join(parts) + f" ({outcome.seconds:.1f} s)"
 
 
@@ -248,6 +251,23 @@ def _param_text(params: dict[str, Any]) -> str:
     )
 
 
+def _state_text(row: TrialRow) -> str:
+    """The state column: the state, and for a failed trial why, and what came of it."""
+    text = row.state + (f" (retry of {row.retry_of})" if row.retry_of is not None else "")
+    if row.error:
+        text += f": {row.error}"
+    elif row.fail_reason == "worker lost":
+        text += ": its worker was lost"
+    elif row.fail_reason == "interrupted":
+        text += ": stopped by a signal"
+    if row.retried_as is not None:
+        text += f"; continued as trial {row.retried_as}"
+    if row.retries_used_up is not None:
+        tries = ", ".join(map(str, row.retries_used_up))
+        text += f"; retries used up (worker lost in trials {tries}), its slot went to a new trial"
+    return text
+
+
 @sweep_app.command("status")
 def status(
     study: Study,
@@ -286,12 +306,9 @@ def status(
             column, justify="right" if column in ("trial", "value", "episodes") else "left"
         )
     for row in rows:
-        state = row.state + (f" (retry of {row.retry_of})" if row.retry_of is not None else "")
-        if row.error:
-            state += f": {row.error}"
         table.add_row(
             str(row.number),
-            state,
+            _state_text(row),
             "-" if row.value is None else f"{row.value:.4f}",
             "-" if row.episodes is None else str(row.episodes),
             _param_text(row.params),

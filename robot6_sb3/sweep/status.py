@@ -10,7 +10,11 @@ import optuna
 from optuna.trial import TrialState
 
 from robot6_sb3.layout import StudyPaths
-from robot6_sb3.sweep.attributes import EPISODES, ERROR, OVER_BUDGET, RESUMED_FROM, RUN, WORKER
+from robot6_sb3.sweep.attributes import EPISODES, ERROR, RESUMED_FROM, RUN, WORKER
+from robot6_sb3.sweep.budget import chains, fail_reason, origin, used_up_chains
+
+HIDDEN = ("over budget", "duplicate")
+"""Failed claims that never ran: left out of the status."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,13 @@ class TrialRow:
     """The episode a retry resumed its predecessor's run at."""
     worker: str | None
     error: str | None
+    fail_reason: str | None = None
+    """For a failed trial: ``error``, ``interrupted`` or ``worker lost``."""
+    retried_as: int | None = None
+    """The next trial of its chain: the copy that took over after it failed."""
+    retries_used_up: list[int] | None = None
+    """On the last trial of a chain that lost its worker more often than ``max_retry``
+    allowed: the numbers of those tries. The chain gave its budget slot back."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -43,6 +54,9 @@ class TrialRow:
             "resumed_from": self.resumed_from,
             "worker": self.worker,
             "error": self.error,
+            "fail_reason": self.fail_reason,
+            "retried_as": self.retried_as,
+            "retries_used_up": self.retries_used_up,
         }
 
 
@@ -56,29 +70,35 @@ def trial_rows(study: optuna.Study, runs_root: Path) -> list[TrialRow]:
     paths = StudyPaths.of(runs_root, study.study_name)
     order = {TrialState.COMPLETE: 0, TrialState.PRUNED: 1, TrialState.RUNNING: 2,
              TrialState.WAITING: 3, TrialState.FAIL: 4}  # fmt: skip
+    trials = study.get_trials(deepcopy=False)
+    used_up = used_up_chains(study.user_attrs)
     rows = []
-    for trial in study.get_trials(deepcopy=False):
-        if trial.user_attrs.get(OVER_BUDGET):
-            continue
-        value = trial.value
-        if value is None and trial.intermediate_values:
-            value = trial.intermediate_values[max(trial.intermediate_values)]
-        run = trial.user_attrs.get(RUN)
-        rows.append(
-            TrialRow(
-                number=trial.number,
-                state=trial.state.name,
-                value=value,
-                params=dict(trial.params),
-                episodes=trial.user_attrs.get(EPISODES),
-                run=run,
-                run_dir=None if run is None else paths.run(run).checkpoint_dir,
-                retry_of=trial.system_attrs.get("failed_trial"),
-                resumed_from=trial.user_attrs.get(RESUMED_FROM),
-                worker=trial.user_attrs.get(WORKER),
-                error=trial.user_attrs.get(ERROR),
+    for first, chain in chains(trials).items():
+        tries = [trial for trial in chain if fail_reason(trial) not in HIDDEN]
+        for index, trial in enumerate(tries):
+            value = trial.value
+            if value is None and trial.intermediate_values:
+                value = trial.intermediate_values[max(trial.intermediate_values)]
+            run = trial.user_attrs.get(RUN)
+            last = index == len(tries) - 1
+            rows.append(
+                TrialRow(
+                    number=trial.number,
+                    state=trial.state.name,
+                    value=value,
+                    params=dict(trial.params),
+                    episodes=trial.user_attrs.get(EPISODES),
+                    run=run,
+                    run_dir=None if run is None else paths.run(run).checkpoint_dir,
+                    retry_of=None if origin(trial) == trial.number else first,
+                    resumed_from=trial.user_attrs.get(RESUMED_FROM),
+                    worker=trial.user_attrs.get(WORKER),
+                    error=trial.user_attrs.get(ERROR),
+                    fail_reason=fail_reason(trial),
+                    retried_as=None if last else tries[index + 1].number,
+                    retries_used_up=used_up.get(first) if last else None,
+                )
             )
-        )
     return sorted(
         rows,
         key=lambda row: (

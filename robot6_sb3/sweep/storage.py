@@ -10,10 +10,11 @@ from typing import Any
 
 import optuna
 import sqlalchemy.exc
-from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages import RDBStorage
 
 from robot6_sb3.errors import UsageError
 from robot6_sb3.sweep.attributes import SPACE
+from robot6_sb3.sweep.budget import RetryLostTrial
 from robot6_sb3.sweep.settings import SweepSettings, check_study_name
 
 
@@ -58,12 +59,7 @@ def open_storage(
         engine_kwargs = {"connect_args": {"timeout": 60}}
     elif url.startswith("postgresql"):
         engine_kwargs = {"connect_args": {"connect_timeout": 10}, "pool_pre_ping": True}
-    retry = None
-    if heartbeat_interval is not None:
-        with quiet_experimental():
-            retry = RetryHeartbeatStaleTrialCallback(
-                max_retry=max_retry, inherit_intermediate_values=True
-            )
+    retry = None if heartbeat_interval is None else RetryLostTrial(max_retry)
     try:
         with quiet_experimental():
             return RDBStorage(

@@ -18,9 +18,17 @@ from robot6_sb3.errors import RunLockedError, UsageError
 from robot6_sb3.evaluation import EvaluationResult, evaluate_policy
 from robot6_sb3.evaluation_callback import PeriodicEvaluationCallback
 from robot6_sb3.planning import TrainingPlan
-from robot6_sb3.sweep.attributes import ERROR, OVER_BUDGET, RESUMED_FROM, WORKER
-from robot6_sb3.sweep.budget import finished_count, slots_taken
-from robot6_sb3.sweep.heartbeat import Heartbeat
+from robot6_sb3.sweep.attributes import ERROR, INTERRUPTED, RESUMED_FROM, WORKER
+from robot6_sb3.sweep.budget import (
+    claim_refusal,
+    finished_count,
+    origin,
+    queue_copy,
+    retry_history,
+    slots_taken,
+    used_up_chains,
+)
+from robot6_sb3.sweep.heartbeat import Heartbeat, fail_lost_trials, first_heartbeat
 from robot6_sb3.sweep.settings import SweepSettings
 from robot6_sb3.sweep.storage import (
     open_settings_storage,
@@ -39,8 +47,10 @@ class TrialOutcome:
     number: int
     state: str
     """``COMPLETE``, ``PRUNED``, ``FAIL`` (its error is in ``error``), ``INTERRUPTED`` (queued
-    again), ``SUPERSEDED`` (declared dead and retried elsewhere while still running) or
-    ``OVER_BUDGET`` (claimed after the budget was taken; not run)."""
+    again), ``SUPERSEDED`` (declared lost and retried elsewhere while still running),
+    ``OVER_BUDGET`` (claimed after the budget was taken; not run), ``DUPLICATE`` (a second copy
+    of a retried trial; not run), or ``LOST``: another worker's trial, found without heartbeat
+    and failed here (``note`` says whether it was queued again)."""
     value: float | None = None
     run: str | None = None
     episodes: int = 0
@@ -49,6 +59,22 @@ class TrialOutcome:
     seconds: float = 0.0
     train_seconds: float = 0.0
     error: str | None = None
+    note: str | None = None
+
+
+def _lost_outcome(trial: FrozenTrial, requeued: bool, grace_period: int) -> TrialOutcome:
+    tries = [*retry_history(trial), trial.number]
+    note = f"its worker was lost (no heartbeat for {grace_period} s); "
+    if requeued:
+        note += f"queued again to resume its run (retry {len(tries)})"
+    else:
+        note += (
+            f"not queued again: its worker was lost {len(tries)} times (trials "
+            f"{', '.join(map(str, tries))}), more than the retries allowed; its place in the "
+            "budget goes to a new trial"
+        )
+    retry_of = None if origin(trial) == trial.number else origin(trial)
+    return TrialOutcome(trial.number, "LOST", retry_of=retry_of, note=note)
 
 
 class _Worker:
@@ -73,17 +99,23 @@ class _Worker:
     def run(self) -> list[TrialOutcome]:
         outcomes: list[TrialOutcome] = []
         failures_in_a_row = 0
-        budget, max_retry = self.settings.n_trials, self.settings.max_retry
+        settings = self.settings
         while not self.should_stop():
-            with quiet_experimental():
-                optuna.storages.fail_stale_trials(self.study)
+            for trial, requeued in fail_lost_trials(
+                self.study, self.storage, settings.grace_period
+            ):
+                outcomes.append(_lost_outcome(trial, requeued, settings.grace_period))
+                self.on_trial_end(outcomes[-1])
             trials = self.trials()
-            if finished_count(trials) >= budget:
+            if finished_count(trials) >= settings.n_trials:
                 break
             waiting = any(t.state == TrialState.WAITING for t in trials)
-            if not waiting and slots_taken(trials, max_retry) >= budget:
+            used_up = used_up_chains(self.study.user_attrs)
+            if not waiting and slots_taken(trials, used_up, settings.grace_period) >= (
+                settings.n_trials
+            ):
                 # The rest of the budget is running elsewhere; stay to take over a trial
-                # whose worker dies.
+                # whose worker is lost.
                 time.sleep(self.poll_interval)
                 continue
             outcome = self.run_next()
@@ -93,24 +125,49 @@ class _Worker:
             if failures_in_a_row == 3:
                 raise UsageError(
                     f"3 trials in a row failed; the last one: {outcome.error}. Fix the space "
-                    f"file (robot6 sweep status --study {self.settings.study} shows each error)"
+                    f"file (robot6 sweep status --study {settings.study} shows each error)"
                 )
         return outcomes
 
     def run_next(self) -> TrialOutcome:
+        """Claim a trial (the next queued copy, else a fresh one) and run it, unless it
+        must not run."""
         with quiet_experimental():
             trial = self.study.ask()
+        try:
+            first_heartbeat(self.storage, trial._trial_id)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            return TrialOutcome(trial.number, "SUPERSEDED")
         with Heartbeat(self.storage, trial._trial_id, self.settings.heartbeat_interval):
             frozen = self.storage.get_trial(trial._trial_id)
-            retry_of = frozen.system_attrs.get("failed_trial")
-            if retry_of is None:
-                taken = slots_taken(self.trials(), self.settings.max_retry, below=trial.number)
-                if taken >= self.settings.n_trials:
-                    trial.set_user_attr(OVER_BUDGET, True)
-                    self.study.tell(trial, state=TrialState.FAIL)
-                    return TrialOutcome(trial.number, "OVER_BUDGET")
+            retry_of = None if origin(frozen) == frozen.number else origin(frozen)
+            refusal = claim_refusal(
+                frozen,
+                self.trials(),
+                self.settings.n_trials,
+                used_up_chains(self.study.user_attrs),
+                self.settings.grace_period,
+            )
+            if refusal is not None:
+                trial.set_user_attr(refusal, True)
+                self._tell(trial, state=TrialState.FAIL)
+                return TrialOutcome(trial.number, refusal.upper(), retry_of=retry_of)
             trial.set_user_attr(WORKER, f"{socket.gethostname()}:{os.getpid()}")
             return self.run_trial(trial, retry_of)
+
+    def _tell(
+        self, trial: optuna.Trial, value: float | None = None, state: TrialState | None = None
+    ) -> bool:
+        """``study.tell``; false when another worker failed the trial meanwhile (it took this
+        worker for lost, and queued a copy)."""
+        try:
+            self.study.tell(trial, value, state=state)
+        except (ValueError, optuna.exceptions.UpdateFinishedTrialError):
+            # tell raises ValueError for a trial that is no longer running, too.
+            if self.storage.get_trial(trial._trial_id).state == TrialState.RUNNING:
+                raise
+            return False
+        return True
 
     def run_trial(self, trial: optuna.Trial, retry_of: int | None) -> TrialOutcome:
         started = time.monotonic()
@@ -119,20 +176,19 @@ class _Worker:
             params = settings.space.sample(trial)
             plan = plan_trial(trial, settings, params, self.should_stop)
         except UsageError as exc:
-            return self._fail(trial, str(exc), retry_of, started)
+            trial.set_user_attr(ERROR, str(exc))
+            return self._finish(trial, TrialState.FAIL, started, retry_of=retry_of, error=str(exc))
         if self.should_stop():
-            return self._interrupt(trial, retry_of, started, None, 0)
+            return self._interrupt(trial, started, retry_of=retry_of)
         episodes = settings.trial_episodes
         common = {"retry_of": retry_of, "resumed_from": trial.user_attrs.get(RESUMED_FROM)}
         if plan.start_episode >= episodes:
-            # The dead worker finished training but not the trial: evaluate its last checkpoint.
+            # The lost worker finished training but not the trial: evaluate its last checkpoint.
             assert plan.source is not None
             model = model_from_checkpoint(load_checkpoint(plan.source), settings.device)
-            value = self._evaluate(model, plan)
-            self.study.tell(trial, value)
-            return TrialOutcome(
-                trial.number, "COMPLETE", value, plan.source.parent.name, episodes,
-                seconds=time.monotonic() - started, **common,
+            return self._finish(
+                trial, TrialState.COMPLETE, started, value=self._evaluate(model, plan),
+                run=plan.source.parent.name, episodes=episodes, **common,
             )  # fmt: skip
         superseded = False
 
@@ -180,20 +236,12 @@ class _Worker:
             return TrialOutcome(
                 trial.number, "SUPERSEDED", seconds=time.monotonic() - started, **outcome
             )
-        if evaluator.stop_requested:
-            self.study.tell(trial, state=TrialState.PRUNED)
-            assert evaluator.last_result is not None
-            value = metric_value(evaluator.last_result[1], settings.space.metric)
-            return TrialOutcome(
-                trial.number, "PRUNED", value, seconds=time.monotonic() - started, **outcome
-            )
         if result.stopped_early or evaluator.last_result is None:
-            return self._interrupt(trial, retry_of, started, run, done)
+            return self._interrupt(trial, started, **outcome)
         value = metric_value(evaluator.last_result[1], settings.space.metric)
-        self.study.tell(trial, value)
-        return TrialOutcome(
-            trial.number, "COMPLETE", value, seconds=time.monotonic() - started, **outcome
-        )
+        if evaluator.stop_requested:
+            return self._finish(trial, TrialState.PRUNED, started, value=value, **outcome)
+        return self._finish(trial, TrialState.COMPLETE, started, value=value, **outcome)
 
     def _evaluate(self, model: Any, plan: TrainingPlan) -> float:
         space = self.settings.space
@@ -202,34 +250,32 @@ class _Worker:
         )
         return metric_value(result, space.metric)
 
-    def _fail(
-        self, trial: optuna.Trial, error: str, retry_of: int | None, started: float
+    def _finish(
+        self, trial: optuna.Trial, state: TrialState, started: float, **outcome: Any
     ) -> TrialOutcome:
-        trial.set_user_attr(ERROR, error)
-        self.study.tell(trial, state=TrialState.FAIL)
+        """Tell the trial's end; ``SUPERSEDED`` when another worker took it over meanwhile."""
+        value = outcome.get("value") if state == TrialState.COMPLETE else None
+        told = self._tell(trial, value, state=state)
         return TrialOutcome(
-            trial.number, "FAIL", retry_of=retry_of, error=error, seconds=time.monotonic() - started
-        )
+            trial.number, state.name if told else "SUPERSEDED",
+            seconds=time.monotonic() - started, **outcome,
+        )  # fmt: skip
 
-    def _interrupt(
-        self, trial: optuna.Trial, retry_of: int | None, started: float, run: str | None, done: int
-    ) -> TrialOutcome:
-        """Stopped on request: fail the trial and queue it again, as if its worker had died, so
-        the next worker resumes it from ``latest.pth``."""
-        if self.storage.get_trial(trial._trial_id).state != TrialState.RUNNING:
-            # Declared dead and queued again already; a second copy would run it twice.
-            return TrialOutcome(
-                trial.number, "SUPERSEDED", run=run, episodes=done, retry_of=retry_of,
-                seconds=time.monotonic() - started,
-            )  # fmt: skip
-        self.study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
-        callback = self.storage.get_heartbeat_stale_trial_callback()
-        if callback is not None:
-            with quiet_experimental():
-                callback(self.study, self.storage.get_trial(trial._trial_id))
+    def _interrupt(self, trial: optuna.Trial, started: float, **outcome: Any) -> TrialOutcome:
+        """Stopped on request: fail the trial and queue a copy at once, so that the next worker
+        resumes its run from ``latest.pth``. The copy keeps the chain's retries: a stop is not
+        a lost worker."""
+        try:
+            trial.set_user_attr(INTERRUPTED, True)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            told = False
+        else:
+            told = self._tell(trial, state=TrialState.FAIL)
+        if told:
+            queue_copy(self.study, self.storage.get_trial(trial._trial_id), lost_worker=False)
         return TrialOutcome(
-            trial.number, "INTERRUPTED", run=run, episodes=done, retry_of=retry_of,
-            seconds=time.monotonic() - started,
+            trial.number, "INTERRUPTED" if told else "SUPERSEDED",
+            seconds=time.monotonic() - started, **outcome,
         )  # fmt: skip
 
 
