@@ -54,7 +54,7 @@ RunsRoot = Annotated[
 def _sweep_module() -> Any:
     try:
         from robot6_sb3 import sweep
-        from robot6_sb3.sweep import storage  # noqa: F401  (needs optuna and SQLAlchemy)
+        from robot6_sb3.sweep import space_file, storage  # noqa: F401  (optuna, SQLAlchemy, yaml)
     except ImportError as exc:
         raise UsageError(
             f"robot6 sweep needs the sweep extra ({exc.name} is missing): "

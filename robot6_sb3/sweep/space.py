@@ -24,7 +24,6 @@ without the ``sweep`` extra.
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -205,31 +204,11 @@ def space_from_dict(values: Any, source: str = "space file") -> SearchSpace:
 
 
 def load_space(path: Path) -> SearchSpace:
-    """Read and check a ``.yaml``/``.yml`` or ``.toml`` space file.
+    """Read and check a ``.yaml``/``.yml`` or ``.toml`` space file (see
+    :mod:`~robot6_sb3.sweep.space_file` for what is refused before it is parsed).
 
-    :raises UsageError: when the file is missing, unparsable or invalid
+    :raises UsageError: when the file is missing, too big, unparsable or invalid
     """
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise UsageError(f"cannot read the space file {path}: {exc.strerror}") from None
-    if path.suffix == ".toml":
-        if sys.version_info < (3, 11):
-            raise UsageError(f"{path}: TOML space files need Python 3.11+; use YAML")
-        import tomllib
+    from robot6_sb3.sweep.space_file import read_space_file
 
-        try:
-            values = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise UsageError(f"{path} is not valid TOML: {exc}") from None
-    elif path.suffix in (".yaml", ".yml"):
-        import yaml
-
-        try:
-            values = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise UsageError(f"{path} is not valid YAML: {exc}") from None
-    else:
-        raise UsageError(f"{path}: a space file ends in .yaml, .yml or .toml")
-    return space_from_dict(values, str(path))
+    return space_from_dict(read_space_file(path), str(path))
