@@ -25,7 +25,7 @@ def _empty_storage() -> bytes:
     second, copying them a few milliseconds)."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "optuna.db"
-        open_storage(f"sqlite:///{path}").engine.dispose()
+        open_storage(f"sqlite:///{path}", heartbeat_interval=1).engine.dispose()
         return path.read_bytes()
 
 

@@ -282,8 +282,8 @@ def status(
         sweep = _sweep_module()
         sweep.check_study_name(study)
         url = storage or sweep.default_storage_url(runs_root, study)
-        handle = sweep.load_study(study, url)
-        rows = sweep.trial_rows(handle, runs_root)
+        with sweep.storage_errors(url):
+            rows = sweep.trial_rows(sweep.load_study(study, url), runs_root)
     if as_json:
         print(
             json.dumps(

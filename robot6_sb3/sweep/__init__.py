@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from robot6_sb3.sweep.settings import SweepSettings, check_study_name, default_storage_url
     from robot6_sb3.sweep.space import SearchSpace, load_space
     from robot6_sb3.sweep.status import TrialRow, trial_rows
-    from robot6_sb3.sweep.storage import load_study, open_study, shown_url
+    from robot6_sb3.sweep.storage import load_study, open_study, shown_url, storage_errors
     from robot6_sb3.sweep.worker import TrialOutcome, run_worker
 
 _MODULES = {
@@ -49,6 +49,7 @@ _MODULES = {
     "load_study": "storage",
     "open_study": "storage",
     "shown_url": "storage",
+    "storage_errors": "storage",
     "TrialOutcome": "worker",
     "run_worker": "worker",
 }
@@ -66,6 +67,7 @@ __all__ = [
     "open_study",
     "run_worker",
     "shown_url",
+    "storage_errors",
     "trial_rows",
 ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,3 +65,36 @@ class SweepSettings:
     @property
     def url(self) -> str:
         return self.storage_url or default_storage_url(self.runs_root, self.study)
+
+
+def _check_folders(paths: StudyPaths) -> None:
+    """The study's folders can be made: no file in their way, and the deepest existing one
+    writable."""
+    for target in (paths.checkpoints_dir, paths.runs_dir):
+        for folder in (target, *target.parents):
+            if not folder.exists():
+                continue
+            if not folder.is_dir():
+                raise UsageError(
+                    f"the study folder {paths.root} cannot be made: {folder} is a file, not a "
+                    "folder; pass another --runs-root"
+                )
+            if folder != target and not os.access(folder, os.W_OK | os.X_OK):
+                raise UsageError(
+                    f"the study folder {paths.root} cannot be made: {folder} is not writable "
+                    "(permission denied); pass another --runs-root"
+                )
+            break
+
+
+def check_settings(settings: SweepSettings) -> None:
+    """What can be checked before anything is created: the study name, the device, and that
+    the study's folders can be made.
+
+    :raises UsageError: naming the setting and its value
+    """
+    from robot6_sb3.planning import choose_device  # imports PyTorch, which status never needs
+
+    check_study_name(settings.study)
+    choose_device(settings.device)
+    _check_folders(settings.paths)

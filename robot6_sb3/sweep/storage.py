@@ -15,7 +15,7 @@ from optuna.storages import RDBStorage
 from robot6_sb3.errors import UsageError
 from robot6_sb3.sweep.attributes import SPACE
 from robot6_sb3.sweep.budget import RetryLostTrial
-from robot6_sb3.sweep.settings import SweepSettings, check_study_name
+from robot6_sb3.sweep.settings import SweepSettings, check_settings, check_study_name
 
 
 def shown_url(url: str) -> str:
@@ -38,20 +38,33 @@ def quiet_experimental() -> Iterator[None]:
         yield
 
 
+_DATABASE_ERRORS = (sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError)
+"""What reading or writing the storage raises when the database fails (Optuna wraps some
+SQLAlchemy errors in its own)."""
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of the database's own message."""
+    if isinstance(exc, optuna.exceptions.StorageInternalError) and exc.__cause__ is not None:
+        exc = exc.__cause__
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+
+
 def open_storage(
     url: str,
     heartbeat_interval: int | None = None,
     grace_period: int | None = None,
     max_retry: int = 3,
 ) -> RDBStorage:
-    """Connect to (and if needed create the tables of) an Optuna RDB storage.
+    """Connect to an Optuna RDB storage; a worker's (with heartbeats) creates its tables if
+    needed, a read-only look (``heartbeat_interval=None``) creates nothing.
 
     :param url: an SQLAlchemy URL (``sqlite:///...``, ``postgresql+psycopg2://...``)
     :param heartbeat_interval: seconds between heartbeats; ``None`` for a read-only look
     :param grace_period: seconds without heartbeat before a trial is failed and retried
     :param max_retry: how often a trial whose worker died is queued again
-    :raises UsageError: when the URL is malformed, its driver is missing or the database
-        cannot be reached
+    :raises UsageError: when the URL is malformed, its driver is missing, the database
+        cannot be reached, or (for a read-only look) it is not an Optuna storage
     """
     engine_kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
@@ -68,15 +81,25 @@ def open_storage(
                 heartbeat_interval=heartbeat_interval,
                 grace_period=grace_period,
                 heartbeat_stale_trial_callback=retry,
+                skip_table_creation=heartbeat_interval is None,
             )
-    except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    except (*_DATABASE_ERRORS, ImportError, ValueError) as exc:
         raise UsageError(
-            f"cannot open the study storage {shown_url(url)}: {reason}. Check the URL "
+            f"cannot open the study storage {shown_url(url)}: {_reason(exc)}. Check the URL "
             "(e.g. postgresql+psycopg2://user:password@host:5432/db), that the database server "
             "runs and accepts connections from this machine, and that its driver is installed "
             "(pip install 'robot6-sb3[sweep]')"
         ) from None
+
+
+@contextlib.contextmanager
+def storage_errors(url: str) -> Iterator[None]:
+    """Turn a database error (a damaged or foreign file, a server gone away) into a
+    :class:`~robot6_sb3.errors.UsageError` naming the storage."""
+    try:
+        yield
+    except _DATABASE_ERRORS as exc:
+        raise UsageError(f"the study storage {shown_url(url)} failed: {_reason(exc)}") from None
 
 
 def _pruner(spec: dict[str, Any]) -> optuna.pruners.BasePruner:
@@ -97,36 +120,75 @@ def _sampler(name: str) -> optuna.samplers.BaseSampler:
     return optuna.samplers.RandomSampler() if name == "random" else optuna.samplers.TPESampler()
 
 
-def open_settings_storage(settings: SweepSettings) -> RDBStorage:
-    """The storage of ``settings``, with its heartbeat settings (a worker's)."""
-    if settings.storage_url is None:
-        # The default SQLite file lives in the study folder.
-        settings.paths.root.mkdir(parents=True, exist_ok=True)
-    return open_storage(
-        settings.url, settings.heartbeat_interval, settings.grace_period, settings.max_retry
-    )
+def _sqlite_file(url: str) -> Path | None:
+    """The database file of an SQLite URL (``None`` for other databases)."""
+    try:
+        parsed = sqlalchemy.engine.make_url(url)
+    except sqlalchemy.exc.ArgumentError:
+        return None
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
 
 
-def open_study(settings: SweepSettings, storage: RDBStorage | None = None) -> optuna.Study:
-    """Create the study or join it; its folders are created too.
+@contextlib.contextmanager
+def _undone_on_failure(paths: list[Path]) -> Iterator[None]:
+    """If the block fails, remove those of ``paths`` (outermost first) that it created: a
+    failed start leaves nothing new behind, and removes nothing that was there before."""
+    new = [path for path in paths if not path.exists()]
+    try:
+        yield
+    except BaseException:
+        for path in reversed(new):
+            with contextlib.suppress(OSError):
+                if path.is_dir():
+                    path.rmdir()  # only an empty one
+                else:
+                    path.unlink(missing_ok=True)
+        raise
+
+
+def join_study(settings: SweepSettings) -> tuple[RDBStorage, optuna.Study]:
+    """Create the study or join it, as a worker: the storage with heartbeats, the study with
+    its sampler and pruner, and the study's folders.
+
+    Everything that can be checked is checked before anything is created; when opening the
+    storage or the study fails, what this call created is removed again.
 
     :param settings: the sweep
-    :param storage: an open storage (default: open ``settings.url`` with heartbeats)
-    :raises UsageError: for a bad study name, an unreachable storage, or a space that differs
-        from the one the study was created with
+    :raises UsageError: for bad settings (see :func:`~robot6_sb3.sweep.settings.check_settings`),
+        bad pruner options, an unreachable storage, or a space that differs from the one the
+        study was created with
     """
-    check_study_name(settings.study)
-    if storage is None:
-        storage = open_settings_storage(settings)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(
-        study_name=settings.study,
-        storage=storage,
-        sampler=_sampler(settings.space.sampler),
-        pruner=_pruner(settings.space.pruner),
-        direction="maximize",
-        load_if_exists=True,
-    )
+    check_settings(settings)
+    sampler, pruner = _sampler(settings.space.sampler), _pruner(settings.space.pruner)
+    paths = settings.paths
+    database = _sqlite_file(settings.url)
+    made = [*reversed(paths.root.parents), paths.root, *([database] if database else [])]
+    with _undone_on_failure([*made, paths.checkpoints_dir, paths.runs_dir]):
+        if settings.storage_url is None:
+            # The default SQLite file lives in the study folder.
+            paths.root.mkdir(parents=True, exist_ok=True)
+        storage = open_storage(
+            settings.url, settings.heartbeat_interval, settings.grace_period, settings.max_retry
+        )
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        with storage_errors(settings.url):
+            study = optuna.create_study(
+                study_name=settings.study,
+                storage=storage,
+                sampler=sampler,
+                pruner=pruner,
+                direction="maximize",
+                load_if_exists=True,
+            )
+            _check_space(study, settings)
+        paths.checkpoints_dir.mkdir(parents=True, exist_ok=True)
+        paths.runs_dir.mkdir(parents=True, exist_ok=True)
+    return storage, study
+
+
+def _check_space(study: optuna.Study, settings: SweepSettings) -> None:
     fingerprint = settings.space.fingerprint()
     if SPACE not in study.user_attrs:
         study.set_user_attr(SPACE, fingerprint)
@@ -137,9 +199,11 @@ def open_study(settings: SweepSettings, storage: RDBStorage | None = None) -> op
             f"space file: it has {recorded}, this one gives {fingerprint}. Use the study's space "
             "file, or a new --study name"
         )
-    settings.paths.checkpoints_dir.mkdir(parents=True, exist_ok=True)
-    settings.paths.runs_dir.mkdir(parents=True, exist_ok=True)
-    return study
+
+
+def open_study(settings: SweepSettings) -> optuna.Study:
+    """Create the study or join it, and its folders (see :func:`join_study`)."""
+    return join_study(settings)[1]
 
 
 def load_study(study_name: str, storage_url: str) -> optuna.Study:

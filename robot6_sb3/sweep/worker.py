@@ -30,12 +30,7 @@ from robot6_sb3.sweep.budget import (
 )
 from robot6_sb3.sweep.heartbeat import Heartbeat, fail_lost_trials, first_heartbeat
 from robot6_sb3.sweep.settings import SweepSettings
-from robot6_sb3.sweep.storage import (
-    open_settings_storage,
-    open_study,
-    quiet_experimental,
-    shown_url,
-)
+from robot6_sb3.sweep.storage import join_study, quiet_experimental, shown_url
 from robot6_sb3.sweep.trial_run import TrialRecorder, metric_value, plan_trial
 from robot6_sb3.trainer import model_from_checkpoint, run_training
 
@@ -89,8 +84,7 @@ class _Worker:
         self.settings = settings
         self.should_stop = should_stop
         self.on_trial_end = on_trial_end
-        self.storage = open_settings_storage(settings)
-        self.study = open_study(settings, self.storage)
+        self.storage, self.study = join_study(settings)
         self.poll_interval = max(0.5, min(5.0, settings.heartbeat_interval / 2))
 
     def trials(self) -> list[FrozenTrial]:
