@@ -10,6 +10,8 @@ import os
 import shutil
 import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -558,3 +560,27 @@ def _column(table: str, index: int) -> str:
     """The text of a Rich table's column ``index`` (1-based), cells wrapped over lines joined."""
     rows = [line.split("│") for line in table.splitlines() if line.startswith("│")]
     return " ".join(" ".join(row[index] for row in rows).split())
+
+
+HEAVY = ("torch", "stable_baselines3", "sb3_contrib")
+WHAT_WAS_IMPORTED = """\
+import runpy, sys
+sys.argv = ["robot6", *sys.argv[1:]]
+try:
+    runpy.run_module("robot6_sb3", run_name="__main__")
+except SystemExit as stop:
+    print("exit", stop.code, sorted(set(sys.modules) & {heavy}))
+"""
+
+
+@pytest.mark.parametrize(
+    "args", [("sweep", "status", "--study", "kept", "--json"), ("--help",)], ids=["status", "help"]
+)
+def test_status_and_help_do_not_import_pytorch(project: Path, args: tuple[str, ...]) -> None:
+    script = WHAT_WAS_IMPORTED.format(heavy=set(HEAVY))
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args], cwd=project, capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}, check=True,
+    )  # fmt: skip
+
+    assert done.stdout.splitlines()[-1] == "exit 0 []", done.stdout + done.stderr

@@ -1,5 +1,9 @@
 """``robot6 compare``, ``prune``, ``eval``, ``export`` and ``inspect``: working with runs and
-checkpoints after (or while) they train."""
+checkpoints after (or while) they train.
+
+Modules that load PyTorch and Stable-Baselines3 are imported inside the commands that use
+them, so that every other command (and ``robot6 --help``) starts quickly.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,6 @@ import gymnasium as gym
 import typer
 from rich.table import Table
 
-from robot6_sb3.checkpoint import load_checkpoint
 from robot6_sb3.cli.app import (
     CheckpointsDir,
     RunsDir,
@@ -21,17 +24,10 @@ from robot6_sb3.cli.app import (
     out,
     shown,
 )
-from robot6_sb3.comparison import find_runs, parse_size, plot_runs, read_history, summarize_run
-from robot6_sb3.discovery import newest_best
 from robot6_sb3.errors import UsageError
-from robot6_sb3.evaluation import evaluate_policy
-from robot6_sb3.export import export_sb3, max_prediction_difference
-from robot6_sb3.inspection import inspect_checkpoint
 from robot6_sb3.layout import BEST_NAME, DEFAULT_CHECKPOINTS_DIR, DEFAULT_RUNS_DIR, METADATA
 from robot6_sb3.output_paths import check_output_path
-from robot6_sb3.pruning import apply_prune, plan_prune
 from robot6_sb3.recording import VIDEO_SUFFIXES, EpisodeFrames, check_video_support, write_video
-from robot6_sb3.trainer import model_from_checkpoint
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")
@@ -69,6 +65,14 @@ def compare(
     as_json: JsonOption = False,
 ) -> None:
     """Compare runs: episodes, steps, best reward, recent mean reward and success rate."""
+    from robot6_sb3.comparison import (
+        find_runs,
+        parse_size,
+        plot_runs,
+        read_history,
+        summarize_run,
+    )
+
     with errors_to_exit_codes():
         size = parse_size(plot_size)
         if smooth < 1:
@@ -137,6 +141,8 @@ def prune(
     runs_dir: RunsDir = DEFAULT_RUNS_DIR,
 ) -> None:
     """Remove old runs, keeping the newest, any run being written and any run a kept run needs."""
+    from robot6_sb3.pruning import apply_prune, plan_prune
+
     with errors_to_exit_codes():
         plan = plan_prune(checkpoints_dir, runs_dir, keep_runs=keep_runs, logs=logs)
         for decision in plan.kept:
@@ -161,6 +167,8 @@ def prune(
 
 
 def _best_of_newest_run(checkpoints_dir: Path) -> Path:
+    from robot6_sb3.discovery import newest_best
+
     best = newest_best(checkpoints_dir)
     if best is None:
         raise UsageError(
@@ -206,6 +214,10 @@ def evaluate(
     as_json: JsonOption = False,
 ) -> None:
     """Evaluate a checkpoint's policy: success rate, mean reward and mean final distance."""
+    from robot6_sb3.checkpoint import load_checkpoint
+    from robot6_sb3.evaluation import evaluate_policy
+    from robot6_sb3.trainer import model_from_checkpoint
+
     with errors_to_exit_codes():
         if episodes < 1:
             raise UsageError(f"--episodes must be at least 1, got {episodes}")
@@ -273,6 +285,9 @@ def export(
     ],
 ) -> None:
     """Write a checkpoint as a Stable-Baselines3 zip that SAC.load (or TQC.load) opens."""
+    from robot6_sb3.checkpoint import load_checkpoint
+    from robot6_sb3.export import export_sb3, max_prediction_difference
+
     with errors_to_exit_codes():
         check_output_path(out_path, (".zip",), "OUT")
         checkpoint = load_checkpoint(ckpt)
@@ -292,6 +307,8 @@ def inspect(
     as_json: JsonOption = False,
 ) -> None:
     """Show a checkpoint's metadata, tensors, counters and whether resuming it is exact."""
+    from robot6_sb3.inspection import inspect_checkpoint
+
     with errors_to_exit_codes():
         summary = inspect_checkpoint(ckpt)
     if as_json:

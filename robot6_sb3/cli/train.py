@@ -1,4 +1,8 @@
-"""``robot6 train`` and ``robot6 list-checkpoints``."""
+"""``robot6 train`` and ``robot6 list-checkpoints``.
+
+Modules that load PyTorch and Stable-Baselines3 are imported inside the commands that use
+them, so that every other command (and ``robot6 --help``) starts quickly.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,12 @@ import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from robot6_sb3.checkpoint import load_checkpoint, metadata_of
 from robot6_sb3.cli.app import (
     CheckpointsDir,
     app,
@@ -24,9 +27,7 @@ from robot6_sb3.cli.app import (
     shown,
 )
 from robot6_sb3.cli.signals import StopSignals
-from robot6_sb3.discovery import checkpoint_files, find_resume_checkpoint, run_dirs
 from robot6_sb3.errors import CheckpointError, TrainingDivergedError, UsageError
-from robot6_sb3.exactness import exactness
 from robot6_sb3.hyperparameters import Hyperparameters
 from robot6_sb3.layout import (
     BEST_REWARD,
@@ -35,10 +36,11 @@ from robot6_sb3.layout import (
     GLOBAL_STEP,
     LATEST_NAME,
 )
-from robot6_sb3.planning import TrainingPlan, TrainRequest, plan_training
-from robot6_sb3.resume_point import foreign_to_folder
-from robot6_sb3.trainer import TrainingResult, run_training
 from robot6_sb3.training_csv import read_rows
+
+if TYPE_CHECKING:
+    from robot6_sb3.planning import TrainingPlan
+    from robot6_sb3.trainer import TrainingResult
 
 
 def _parse_net_arch(text: str | None) -> tuple[int, ...] | None:
@@ -233,6 +235,9 @@ def train(
         again="Already stopping; waiting for the files to be closed.",
     )
     stop.install()
+    from robot6_sb3.planning import TrainRequest, plan_training
+    from robot6_sb3.trainer import run_training
+
     with errors_to_exit_codes():
         overrides = {
             "learning_rate": learning_rate,
@@ -306,6 +311,10 @@ def train(
 
 
 def _describe_file(path: Path) -> dict[str, Any]:
+    from robot6_sb3.checkpoint import load_checkpoint, metadata_of
+    from robot6_sb3.exactness import exactness
+    from robot6_sb3.resume_point import foreign_to_folder
+
     stat = path.stat()
     entry: dict[str, Any] = {
         "path": str(path),
@@ -346,6 +355,8 @@ def list_checkpoints(
     ] = False,
 ) -> None:
     """List every run's checkpoints and mark the one `robot6 train --resume` would pick."""
+    from robot6_sb3.discovery import checkpoint_files, find_resume_checkpoint, run_dirs
+
     choice = find_resume_checkpoint(checkpoints_dir)
     pick = choice.path.resolve() if choice.path else None
     runs = []
