@@ -8,15 +8,17 @@ How a sweep holds together:
   (:mod:`~robot6_sb3.sweep.worker`): claim a trial, train it as a normal robot6 run under
   ``<runs-root>/sweeps/<study>/`` (:mod:`~robot6_sb3.sweep.trial_run`), report evaluations to
   the pruner, tell the result.
-- A claimed trial sends a heartbeat every ``heartbeat_interval`` seconds
-  (:mod:`~robot6_sb3.sweep.heartbeat`). When a worker dies (SIGKILL, lost machine), any other
-  worker finds the trial stale after ``grace_period`` seconds, fails it, and Optuna's
-  :class:`~optuna.storages.RetryHeartbeatStaleTrialCallback` queues a copy with the same
-  parameters and user attributes. The copy's ``run`` attribute names the predecessor's run
-  folder, so the retry resumes its ``latest.pth`` instead of starting over. The run's flock
+- A claimed trial sends a heartbeat at once and then every ``heartbeat_interval`` seconds
+  (:mod:`~robot6_sb3.sweep.heartbeat`). When a worker is lost (SIGKILL, out of memory, machine
+  gone), any other worker finds its trial silent, or claimed without a heartbeat, for longer
+  than ``grace_period`` seconds, fails it, and queues a copy with the same parameters and user
+  attributes. The copy's ``run`` attribute names the predecessor's run folder, so the retry
+  resumes its ``latest.pth`` instead of starting over. The run's flock
   (:class:`~robot6_sb3.run_lock.RunLock`) keeps one writer per folder.
-- The budget (:mod:`~robot6_sb3.sweep.budget`) counts finished (complete or pruned) trials; a
-  retry keeps its predecessor's slot.
+- The budget (:mod:`~robot6_sb3.sweep.budget`) counts finished (complete or pruned) trials. A
+  trial and its copies form a chain that holds one slot and has ``max_retry`` retries; a chain
+  that uses them up gives its slot back. A worker stopped by a signal queues its trial's copy
+  itself, without using a retry.
 - The space file (:mod:`~robot6_sb3.sweep.space`) says what to sample and how trials run;
   :mod:`~robot6_sb3.sweep.status` lists a study's trials.
 
@@ -31,11 +33,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from robot6_sb3.sweep.budget import finished_count
+    from robot6_sb3.sweep.outcome import TrialOutcome
     from robot6_sb3.sweep.settings import SweepSettings, check_study_name, default_storage_url
     from robot6_sb3.sweep.space import SearchSpace, load_space
     from robot6_sb3.sweep.status import TrialRow, trial_rows
     from robot6_sb3.sweep.storage import load_study, open_study, shown_url, storage_errors
-    from robot6_sb3.sweep.worker import TrialOutcome, run_worker
+    from robot6_sb3.sweep.worker import run_worker
 
 _MODULES = {
     "finished_count": "budget",
@@ -50,7 +53,7 @@ _MODULES = {
     "open_study": "storage",
     "shown_url": "storage",
     "storage_errors": "storage",
-    "TrialOutcome": "worker",
+    "TrialOutcome": "outcome",
     "run_worker": "worker",
 }
 

@@ -7,7 +7,6 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import optuna
@@ -24,52 +23,15 @@ from robot6_sb3.sweep.budget import (
     finished_count,
     origin,
     queue_copy,
-    retry_history,
     slots_taken,
     used_up_chains,
 )
 from robot6_sb3.sweep.heartbeat import Heartbeat, fail_lost_trials, first_heartbeat
+from robot6_sb3.sweep.outcome import TrialOutcome, lost_outcome
 from robot6_sb3.sweep.settings import SweepSettings
 from robot6_sb3.sweep.storage import join_study, quiet_experimental, shown_url
 from robot6_sb3.sweep.trial_run import TrialRecorder, metric_value, plan_trial
 from robot6_sb3.trainer import model_from_checkpoint, run_training
-
-
-@dataclass(frozen=True)
-class TrialOutcome:
-    """What a worker did with one claimed trial."""
-
-    number: int
-    state: str
-    """``COMPLETE``, ``PRUNED``, ``FAIL`` (its error is in ``error``), ``INTERRUPTED`` (queued
-    again), ``SUPERSEDED`` (declared lost and retried elsewhere while still running),
-    ``OVER_BUDGET`` (claimed after the budget was taken; not run), ``DUPLICATE`` (a second copy
-    of a retried trial; not run), or ``LOST``: another worker's trial, found without heartbeat
-    and failed here (``note`` says whether it was queued again)."""
-    value: float | None = None
-    run: str | None = None
-    episodes: int = 0
-    resumed_from: int | None = None
-    retry_of: int | None = None
-    seconds: float = 0.0
-    train_seconds: float = 0.0
-    error: str | None = None
-    note: str | None = None
-
-
-def _lost_outcome(trial: FrozenTrial, requeued: bool, grace_period: int) -> TrialOutcome:
-    tries = [*retry_history(trial), trial.number]
-    note = f"its worker was lost (no heartbeat for {grace_period} s); "
-    if requeued:
-        note += f"queued again to resume its run (retry {len(tries)})"
-    else:
-        note += (
-            f"not queued again: its worker was lost {len(tries)} times (trials "
-            f"{', '.join(map(str, tries))}), more than the retries allowed; its place in the "
-            "budget goes to a new trial"
-        )
-    retry_of = None if origin(trial) == trial.number else origin(trial)
-    return TrialOutcome(trial.number, "LOST", retry_of=retry_of, note=note)
 
 
 class _Worker:
@@ -98,7 +60,7 @@ class _Worker:
             for trial, requeued in fail_lost_trials(
                 self.study, self.storage, settings.grace_period
             ):
-                outcomes.append(_lost_outcome(trial, requeued, settings.grace_period))
+                outcomes.append(lost_outcome(trial, requeued, settings))
                 self.on_trial_end(outcomes[-1])
             trials = self.trials()
             if finished_count(trials) >= settings.n_trials:
@@ -170,8 +132,7 @@ class _Worker:
             params = settings.space.sample(trial)
             plan = plan_trial(trial, settings, params, self.should_stop)
         except UsageError as exc:
-            trial.set_user_attr(ERROR, str(exc))
-            return self._finish(trial, TrialState.FAIL, started, retry_of=retry_of, error=str(exc))
+            return self._fail(trial, str(exc), started, retry_of=retry_of)
         if self.should_stop():
             return self._interrupt(trial, started, retry_of=retry_of)
         episodes = settings.trial_episodes
@@ -254,6 +215,16 @@ class _Worker:
             trial.number, state.name if told else "SUPERSEDED",
             seconds=time.monotonic() - started, **outcome,
         )  # fmt: skip
+
+    def _fail(
+        self, trial: optuna.Trial, error: str, started: float, **outcome: Any
+    ) -> TrialOutcome:
+        """The trial failed on its own (the trainer refused its parameters): not retried."""
+        try:
+            trial.set_user_attr(ERROR, error)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            return TrialOutcome(trial.number, "SUPERSEDED", **outcome)
+        return self._finish(trial, TrialState.FAIL, started, error=error, **outcome)
 
     def _interrupt(self, trial: optuna.Trial, started: float, **outcome: Any) -> TrialOutcome:
         """Stopped on request: fail the trial and queue a copy at once, so that the next worker
