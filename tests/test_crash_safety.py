@@ -172,8 +172,10 @@ def test_bursts_of_signals_at_any_instant_always_exit_130_or_143(tmp_path: Path)
         for index in range(4):
             folder = tmp_path / f"{batch}-{index}"
             folder.mkdir()
-            process = _start(folder, *TRAIN, "--episodes", "12")
-            delay, seed = rng.uniform(0.0, 4.0), rng.random()
+            process = _start(folder, *TRAIN, "--episodes", "20")
+            # Signals are handled from before PyTorch is imported (seconds, more under load
+            # with four at a time): the delays reach well past the first save.
+            delay, seed = rng.uniform(0.0, 10.0), rng.random()
             bursts: list[list[int]] = []
             thread = threading.Thread(
                 target=lambda p=process, d=delay, s=seed, b=bursts: b.append(
