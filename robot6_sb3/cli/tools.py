@@ -24,6 +24,7 @@ from robot6_sb3.cli.app import (
     out,
     shown,
 )
+from robot6_sb3.cli.signals import signals_held
 from robot6_sb3.errors import UsageError
 from robot6_sb3.layout import BEST_NAME, DEFAULT_CHECKPOINTS_DIR, DEFAULT_RUNS_DIR, METADATA
 from robot6_sb3.output_paths import check_output_path
@@ -65,13 +66,14 @@ def compare(
     as_json: JsonOption = False,
 ) -> None:
     """Compare runs: episodes, steps, best reward, recent mean reward and success rate."""
-    from robot6_sb3.comparison import (
-        find_runs,
-        parse_size,
-        plot_runs,
-        read_history,
-        summarize_run,
-    )
+    with signals_held():
+        from robot6_sb3.comparison import (
+            find_runs,
+            parse_size,
+            plot_runs,
+            read_history,
+            summarize_run,
+        )
 
     with errors_to_exit_codes():
         size = parse_size(plot_size)
@@ -141,7 +143,8 @@ def prune(
     runs_dir: RunsDir = DEFAULT_RUNS_DIR,
 ) -> None:
     """Remove old runs, keeping the newest, any run being written and any run a kept run needs."""
-    from robot6_sb3.pruning import apply_prune, plan_prune
+    with signals_held():
+        from robot6_sb3.pruning import apply_prune, plan_prune
 
     with errors_to_exit_codes():
         plan = plan_prune(checkpoints_dir, runs_dir, keep_runs=keep_runs, logs=logs)
@@ -167,7 +170,8 @@ def prune(
 
 
 def _best_of_newest_run(checkpoints_dir: Path) -> Path:
-    from robot6_sb3.discovery import newest_best
+    with signals_held():
+        from robot6_sb3.discovery import newest_best
 
     best = newest_best(checkpoints_dir)
     if best is None:
@@ -214,9 +218,10 @@ def evaluate(
     as_json: JsonOption = False,
 ) -> None:
     """Evaluate a checkpoint's policy: success rate, mean reward and mean final distance."""
-    from robot6_sb3.checkpoint import load_checkpoint
-    from robot6_sb3.evaluation import evaluate_policy
-    from robot6_sb3.trainer import model_from_checkpoint
+    with signals_held():
+        from robot6_sb3.checkpoint import load_checkpoint
+        from robot6_sb3.evaluation import evaluate_policy
+        from robot6_sb3.trainer import model_from_checkpoint
 
     with errors_to_exit_codes():
         if episodes < 1:
@@ -285,8 +290,9 @@ def export(
     ],
 ) -> None:
     """Write a checkpoint as a Stable-Baselines3 zip that SAC.load (or TQC.load) opens."""
-    from robot6_sb3.checkpoint import load_checkpoint
-    from robot6_sb3.export import export_sb3, max_prediction_difference
+    with signals_held():
+        from robot6_sb3.checkpoint import load_checkpoint
+        from robot6_sb3.export import export_sb3, max_prediction_difference
 
     with errors_to_exit_codes():
         check_output_path(out_path, (".zip",), "OUT")
@@ -307,7 +313,8 @@ def inspect(
     as_json: JsonOption = False,
 ) -> None:
     """Show a checkpoint's metadata, tensors, counters and whether resuming it is exact."""
-    from robot6_sb3.inspection import inspect_checkpoint
+    with signals_held():
+        from robot6_sb3.inspection import inspect_checkpoint
 
     with errors_to_exit_codes():
         summary = inspect_checkpoint(ckpt)

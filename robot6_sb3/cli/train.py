@@ -26,7 +26,7 @@ from robot6_sb3.cli.app import (
     out,
     shown,
 )
-from robot6_sb3.cli.signals import StopSignals
+from robot6_sb3.cli.signals import StopSignals, signals_held
 from robot6_sb3.errors import CheckpointError, TrainingDivergedError, UsageError
 from robot6_sb3.hyperparameters import Hyperparameters
 from robot6_sb3.layout import (
@@ -235,6 +235,7 @@ def train(
         again="Already stopping; waiting for the files to be closed.",
     )
     stop.install()
+    # After the stop handlers, which only set a flag: safe while PyTorch loads.
     from robot6_sb3.planning import TrainRequest, plan_training
     from robot6_sb3.trainer import run_training
 
@@ -311,9 +312,10 @@ def train(
 
 
 def _describe_file(path: Path) -> dict[str, Any]:
-    from robot6_sb3.checkpoint import load_checkpoint, metadata_of
-    from robot6_sb3.exactness import exactness
-    from robot6_sb3.resume_point import foreign_to_folder
+    with signals_held():
+        from robot6_sb3.checkpoint import load_checkpoint, metadata_of
+        from robot6_sb3.exactness import exactness
+        from robot6_sb3.resume_point import foreign_to_folder
 
     stat = path.stat()
     entry: dict[str, Any] = {
@@ -355,7 +357,8 @@ def list_checkpoints(
     ] = False,
 ) -> None:
     """List every run's checkpoints and mark the one `robot6 train --resume` would pick."""
-    from robot6_sb3.discovery import checkpoint_files, find_resume_checkpoint, run_dirs
+    with signals_held():
+        from robot6_sb3.discovery import checkpoint_files, find_resume_checkpoint, run_dirs
 
     choice = find_resume_checkpoint(checkpoints_dir)
     pick = choice.path.resolve() if choice.path else None
