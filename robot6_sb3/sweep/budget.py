@@ -2,9 +2,9 @@
 
 A *chain* is a first try and the copies queued after it: a retry when a trial's worker was
 lost (killed, out of memory, machine gone), a re-queue when its worker was stopped (Ctrl-C,
-SIGTERM). Every trial of a chain names the chain's first trial in ``failed_trial``; the
-chain's ``retry_history`` lists only the tries that lost their worker, so a stop never uses up
-a retry.
+SIGTERM). Every copy names the chain's first trial in ``failed_trial`` (Optuna's attribute);
+its ``retry_history`` lists only the tries before it that lost their worker, so a stop never
+uses up a retry.
 
 The budget counts finished (complete or pruned) trials, and each chain holds one slot while
 it is finished, running, queued or about to be queued again. A fresh trial takes a slot by its
