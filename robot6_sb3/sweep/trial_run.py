@@ -29,28 +29,32 @@ class TrialRecorder(EpisodeEndCallback):
     ``sweep_trial.json`` beside its checkpoints, then keeps the episode count up to date.
 
     :param trial: the Optuna trial being trained
+    :param paths: the study's folders
     :param description: written to ``sweep_trial.json``
     :param start_episode: episodes the run had before this session
     """
 
     def __init__(
-        self, trial: optuna.Trial, description: dict[str, Any], start_episode: int
+        self,
+        trial: optuna.Trial,
+        paths: StudyPaths,
+        description: dict[str, Any],
+        start_episode: int,
     ) -> None:
         super().__init__(start_episode)
         self.trial = trial
+        self.paths = paths
         self.description = description
         self.run_name: str | None = None
         self._first_recorded = False
 
     def _init_callback(self) -> None:
         # run_training has created the run by now; its logger writes into runs/<run>/.
-        log_dir = Path(self.logger.get_dir() or "")
-        self.run_name = log_dir.name
+        self.run_name = Path(self.logger.get_dir() or "").name
         self.trial.set_user_attr(RUN, self.run_name)
         payload = {**self.description, "run": self.run_name}
         atomic_write_bytes(
-            StudyPaths(log_dir.parent.parent).trial_file(self.run_name),
-            (json.dumps(payload, indent=2) + "\n").encode(),
+            self.paths.trial_file(self.run_name), (json.dumps(payload, indent=2) + "\n").encode()
         )
 
     def _on_episodes_complete(self, records: list[EpisodeRecord]) -> None:

@@ -173,7 +173,7 @@ class _Worker:
             "params": {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()},
             "storage": shown_url(settings.url),
         }
-        recorder = TrialRecorder(trial, description, plan.start_episode)
+        recorder = TrialRecorder(trial, settings.paths, description, plan.start_episode)
         train_started = time.monotonic()
         while True:
             try:
