@@ -135,8 +135,9 @@ def _run_to_first_step(arguments: list[str]) -> None:
     """``robot6 train ARGUMENTS`` in this process, stopped at its first env step."""
     from robot6_sb3.cli import app
 
-    command = importlib.import_module("robot6_sb3.cli.train")
-    command.run_training = functools.partial(run_training, callbacks=[_FirstStep()])
+    # robot6 train imports run_training when it runs, from the trainer module.
+    trainer = importlib.import_module("robot6_sb3.trainer")
+    trainer.run_training = functools.partial(run_training, callbacks=[_FirstStep()])
     app(["train", *arguments], prog_name="robot6", standalone_mode=False)
 
 

@@ -13,6 +13,12 @@ This module is the single place that spells these names; every other module impo
     runs/<run>/events.out.tfevents.*    TensorBoard
     runs/<run>/training.csv             one row per episode
     runs/<run>/evaluations.csv          one row per periodic evaluation
+
+A sweep (``robot6 sweep``) keeps each study's runs in that same layout, in a folder of its own::
+
+    <runs-root>/sweeps/<study>/optuna.db                 the default (SQLite) study storage
+    <runs-root>/sweeps/<study>/checkpoints/<run>/        as above, plus sweep_trial.json
+    <runs-root>/sweeps/<study>/runs/<run>/               as above
 """
 
 from __future__ import annotations
@@ -34,6 +40,11 @@ CSV_NAME = "training.csv"
 
 DEFAULT_CHECKPOINTS_DIR = Path("checkpoints")
 DEFAULT_RUNS_DIR = Path("runs")
+
+SWEEPS_DIR_NAME = "sweeps"
+STUDY_STORAGE_NAME = "optuna.db"
+SWEEP_TRIAL_NAME = "sweep_trial.json"
+"""In a sweep trial's checkpoint folder: the study, trial number and parameters."""
 
 RUN_TIME_FORMAT = "%Y%m%d-%H%M%S"
 RUN_NAME_RE = re.compile(r"^(?P<algo>[a-z0-9]+)_(?P<stamp>\d{8}-\d{6})$")
@@ -173,3 +184,34 @@ def remove_empty_run(paths: RunPaths, roots: list[Path] | None = None) -> None:
             folder.rmdir()
         except OSError:
             pass
+
+
+@dataclass(frozen=True)
+class StudyPaths:
+    """The folders of one sweep study: ``<runs_root>/sweeps/<study>/``."""
+
+    root: Path
+
+    @classmethod
+    def of(cls, runs_root: Path, study: str) -> StudyPaths:
+        return cls(Path(runs_root) / SWEEPS_DIR_NAME / study)
+
+    @property
+    def storage(self) -> Path:
+        """The default SQLite study storage."""
+        return self.root / STUDY_STORAGE_NAME
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.root / DEFAULT_CHECKPOINTS_DIR
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / DEFAULT_RUNS_DIR
+
+    def run(self, name: str) -> RunPaths:
+        return RunPaths.of(name, self.checkpoints_dir, self.runs_dir)
+
+    def trial_file(self, run: str) -> Path:
+        """``sweep_trial.json`` of the trial trained as ``run``."""
+        return self.checkpoints_dir / run / SWEEP_TRIAL_NAME

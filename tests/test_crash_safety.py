@@ -314,3 +314,31 @@ def test_a_moved_checkpoints_folder_still_resumes_exactly(robot6, workdir: Path)
         "train", *TINY, "--resume-ckpt", f"elsewhere/{fork.name}/latest.pth", "--episodes", "5"
     )
     assert again.exit_code == 0, again.output
+
+
+HELD = """\
+import os, signal, time
+from robot6_sb3.cli.signals import Interrupted, interrupt_on_signals, signals_held
+
+interrupt_on_signals()
+try:
+    with signals_held():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.2)
+        print("the block ran to its end")
+except Interrupted as stop:
+    print("then Interrupted", stop.signum)
+"""
+
+
+def test_a_signal_while_pytorch_loads_is_raised_after_the_import() -> None:
+    # Raised inside PyTorch's import, where its C++ code runs Python, the exception would
+    # abort the process (pybind11 calls std::terminate) instead of exiting 143.
+    done = subprocess.run(
+        [sys.executable, "-c", HELD], capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )  # fmt: skip
+
+    assert done.stdout.splitlines() == ["the block ran to its end", "then Interrupted 15"], (
+        done.stdout + done.stderr
+    )

@@ -5,15 +5,24 @@ from __future__ import annotations
 
 import csv
 import json
+import multiprocessing
 import os
+import shutil
 import signal
+import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from robot6_sb3.cli import app
 from tests.helpers import load
 from tests.postgres import postgres_server, unavailable_reason
 
@@ -221,74 +230,180 @@ def test_killed_workers_trial_is_resumed_from_its_latest_checkpoint(
     print(f"\n[{storage.split(':')[0]}] kill to the retried trial's first episode: {delay:.1f} s")
 
 
-def test_a_second_space_file_is_refused_for_an_existing_study(robot6, workdir: Path) -> None:
-    space = _write_space(workdir, TINY_SPACE.replace("episodes: 3", "episodes: 1"))
-    first = robot6("sweep", "run", "--study", "s", "--space", str(space), "--n-trials", "1")
-    assert first.exit_code == 0, first.output
-    other = _write_space(workdir, TINY_SPACE.replace("high: 999", "high: 5"), "other.yaml")
+HOSTILE_SPACES = {
+    "big.yaml": TINY_SPACE + "#" * 70_000,
+    "bomb.yaml": "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+    "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+    "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+    "g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]\nparams: {gamma: *g}\n",
+    "dup.yaml": TINY_SPACE + "episodes: 4\n",
+    "markup.yaml": TINY_SPACE + '  algo: "[/x]"\n',
+    "unknown.yaml": TINY_SPACE + "  dropout: 0.1\n",
+    "reversed.yaml": TINY_SPACE.replace("low: 1.0e-4, high: 1.0e-2", "low: 1.0e-2, high: 1.0e-4"),
+    "gaussian.yaml": TINY_SPACE.replace("type: int,", "type: gaussian,"),
+    "pruner-option.yaml": TINY_SPACE.replace("n_startup_trials", "n_startup"),
+    "pruner-value.yaml": TINY_SPACE.replace(
+        "{type: median, n_startup_trials: 2}", "{type: halving, reduction_factor: 1}"
+    ),
+    "other.yaml": TINY_SPACE.replace("high: 999", "high: 5"),
+}
+PG_DOWN = "postgresql+psycopg2://sweeper:s3cret@127.0.0.1:1/sweeps"
+RUN = ("sweep", "run", "--study", "bad", "--space", "space.yaml", *FAST_HEARTBEAT)
+"""The bad value of each case comes after these, and wins."""
 
-    result = robot6("sweep", "run", "--study", "s", "--space", str(other), "--n-trials", "1")
+SWEEP_BAD_INPUTS = {
+    "space-too-big": (["--space", "big.yaml"], "big.yaml is larger than 64 KiB"),
+    "space-alias-bomb": (["--space", "bomb.yaml"], "anchors and aliases (& and *) are not allowed"),
+    "space-duplicate-key": (["--space", "dup.yaml"], "duplicate key 'episodes'"),
+    "space-markup": (["--space", "markup.yaml"], "algo must be one of sac, tqc, td3, ddpg, crossq, got '[/x]'"),
+    "space-unknown-parameter": (["--space", "unknown.yaml"], "unknown parameter 'dropout'"),
+    "space-low-above-high": (
+        ["--space", "reversed.yaml"],
+        "parameter 'learning_rate': low must be below high, got low=0.01, high=0.0001",
+    ),
+    "space-unknown-type": (["--space", "gaussian.yaml"], "got 'gaussian'"),
+    "space-missing": (["--space", "missing.yaml"], "cannot read the space file missing.yaml"),
+    "space-folder": (["--space", "folder.yaml"], "folder.yaml: Is a directory"),
+    "space-suffix": (["--space", "a-file"], "a space file ends in .yaml, .yml or .toml"),
+    "pruner-unknown-option": (
+        ["--space", "pruner-option.yaml"],
+        "pruner median: MedianPruner.__init__() got an unexpected keyword argument 'n_startup'",
+    ),
+    "pruner-bad-value": (["--space", "pruner-value.yaml"], "pruner halving:"),
+    "other-space-for-the-study": (
+        ["--study", "kept", "--space", "other.yaml"],
+        "was started with another space file",
+    ),
+    "runs-root-a-file": (["--runs-root", "a-file"], "a-file is a file, not a folder"),
+    "runs-root-below-a-file": (["--runs-root", "a-file/x"], "a-file is a file, not a folder"),
+    "sweeps-a-file": (["--runs-root", "odd"], "odd/sweeps is a file, not a folder"),
+    "device-tpu": (["--device", "tpu"], "--device must be one of auto, cpu, cuda, got 'tpu'"),
+    "storage-unreachable": (
+        ["--storage", PG_DOWN],
+        "cannot open the study storage postgresql+psycopg2://sweeper:***@127.0.0.1:1/sweeps",
+    ),
+    "storage-unknown-driver": (["--storage", "nosuchdb://x"], "cannot open the study storage nosuchdb://x"),
+    "storage-sqlite-missing-folder": (
+        ["--storage", "sqlite:///nowhere/x.db"],
+        "cannot open the study storage sqlite:///nowhere/x.db: unable to open database file",
+    ),
+    "storage-sqlite-text-file": (["--storage", "sqlite:///a-file"], "file is not a database"),
+    "workers-0": (["--workers", "0"], "--workers must be at least 1, got 0"),
+    "n-trials-0": (["--n-trials", "0"], "--n-trials must be at least 1, got 0"),
+    "max-retry-negative": (["--max-retry", "-1"], "--max-retry must be at least 0, got -1"),
+    "save-every-0": (["--save-every", "0"], "--save-every must be at least 1, got 0"),
+    "episodes-0": (["--episodes", "0"], "--episodes must be at least 1, got 0"),
+    "heartbeat-0": (["--heartbeat-interval", "0"], "--heartbeat-interval must be at least 1"),
+    "grace-not-above-heartbeat": (
+        ["--grace-period", "5", "--heartbeat-interval", "5"],
+        "--grace-period (5 s) must be longer than --heartbeat-interval (5 s)",
+    ),
+    "study-name": (["--study", "a/b"], "--study 'a/b' must be 1-100 letters"),
+    "status-unknown-study": (
+        ["sweep", "status", "--study", "nothing"],
+        "sweeps/nothing/optuna.db does not exist (start one with robot6 sweep run",
+    ),
+    "status-unknown-study-in-storage": (
+        ["sweep", "status", "--study", "nothing", "--storage", "sqlite:///sweeps/kept/optuna.db"],
+        "no study nothing in sqlite:///sweeps/kept/optuna.db; it holds: kept",
+    ),
+    "status-study-name": (["sweep", "status", "--study", "a/b"], "--study 'a/b' must be"),
+    "status-storage-text-file": (
+        ["sweep", "status", "--study", "kept", "--storage", "sqlite:///a-file"],
+        "file is not a database",
+    ),
+    "status-storage-not-optuna": (
+        ["sweep", "status", "--study", "kept", "--storage", "sqlite:///plain.db"],
+        "no such table",
+    ),
+    "status-storage-unreachable": (
+        ["sweep", "status", "--study", "kept", "--storage", PG_DOWN],
+        "cannot open the study storage postgresql+psycopg2://sweeper:***@127.0.0.1:1/sweeps",
+    ),
+    "status-runs-root-a-file": (
+        ["sweep", "status", "--study", "kept", "--runs-root", "a-file"],
+        "a-file/sweeps/kept/optuna.db does not exist",
+    ),
+}  # fmt: skip
 
-    assert result.exit_code == 2
-    assert "study s in sqlite:///" in result.stderr
-    assert "was started with another space file" in result.stderr
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with a space file, a study without trials, and hostile files beside them."""
+    from robot6_sb3.sweep import SweepSettings, load_space
+    from robot6_sb3.sweep.storage import join_study
+
+    root = tmp_path_factory.mktemp("project")
+    space = _write_space(root)
+    for name, text in HOSTILE_SPACES.items():
+        _write_space(root, text, name)
+    (root / "folder.yaml").mkdir()
+    (root / "a-file").write_text("not a folder\n")
+    (root / "odd").mkdir()
+    (root / "odd" / "sweeps").write_text("not a folder\n")
+    with sqlite3.connect(root / "plain.db") as plain:
+        plain.execute("CREATE TABLE notes (text)")
+    plain.close()
+    settings = SweepSettings(study="kept", space=load_space(space), runs_root=root)
+    storage, _ = join_study(settings)
+    storage.engine.dispose()
+    return root
 
 
-@pytest.mark.parametrize(
-    ("space_text", "options", "expected"),
-    [
-        (TINY_SPACE + "  dropout: 0.1\n", (), "unknown parameter 'dropout'"),
-        (
-            TINY_SPACE.replace("low: 1.0e-4, high: 1.0e-2", "low: 1.0e-2, high: 1.0e-4"),
-            (),
-            "parameter 'learning_rate': low must be below high, got low=0.01, high=0.0001",
-        ),
-        (TINY_SPACE.replace("type: int,", "type: gaussian,"), (), "got 'gaussian'"),
-        (
-            TINY_SPACE,
-            ("--storage", "postgresql+psycopg2://sweeper:s3cret@127.0.0.1:1/sweeps"),
-            "cannot open the study storage postgresql+psycopg2://sweeper:***@127.0.0.1:1/sweeps",
-        ),
-        (TINY_SPACE, ("--storage", "nosuchdb://x"), "cannot open the study storage nosuchdb://x"),
-        (TINY_SPACE, ("--workers", "0"), "--workers must be at least 1, got 0"),
-        (TINY_SPACE, ("--n-trials", "0"), "--n-trials must be at least 1, got 0"),
-        (TINY_SPACE, ("--study", "a/b"), "--study 'a/b' must be 1-100 letters"),
-        (
-            TINY_SPACE,
-            ("--grace-period", "5", "--heartbeat-interval", "5"),
-            "--grace-period (5 s) must be longer than --heartbeat-interval (5 s)",
-        ),
-    ],
-)
-def test_bad_input_exits_2_naming_the_problem_and_writes_nothing(
-    robot6, workdir: Path, space_text: str, options: tuple[str, ...], expected: str
+def _tree(root: Path) -> dict[str, bytes | None]:
+    """Every file (with its bytes) and folder (``None``) under ``root``."""
+    entries: dict[str, bytes | None] = {}
+    for folder, folders, files in os.walk(root):
+        for name in folders:
+            entries[os.path.join(folder, name)] = None
+        for name in files:
+            entries[os.path.join(folder, name)] = Path(folder, name).read_bytes()
+    return entries
+
+
+@pytest.mark.parametrize("name", list(SWEEP_BAD_INPUTS))
+def test_bad_input_exits_2_changes_nothing_and_says_what_is_wrong(
+    name: str, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    space = _write_space(workdir, space_text)
+    workdir = tmp_path / "project"
+    shutil.copytree(project, workdir)
+    monkeypatch.chdir(workdir)
+    args, phrase = SWEEP_BAD_INPUTS[name]
+    before = _tree(workdir)
 
-    result = robot6("sweep", "run", "--study", "bad", "--space", str(space), *options)
+    command = args if args[0] == "sweep" else [*RUN, *args]
+    result = CliRunner().invoke(app, command)
 
-    assert result.exit_code == 2, result.output
-    assert expected in " ".join(result.stderr.split())
-    assert "s3cret" not in result.output
-    assert "Traceback" not in result.output
-    assert not (workdir / "sweeps").exists()
+    output = result.stdout + result.stderr
+    assert result.exit_code == 2, output
+    assert result.exception is None or isinstance(result.exception, SystemExit), output
+    assert "Traceback" not in output and "s3cret" not in output
+    assert phrase in " ".join(result.stderr.split()), output
+    assert _tree(workdir) == before, "nothing created or changed"
 
 
-def test_status_of_an_unknown_study_exits_2(robot6, workdir: Path) -> None:
-    result = robot6("sweep", "status", "--study", "nothing")
+def test_device_cuda_without_a_gpu_is_refused_before_anything_is_created(
+    robot6, workdir: Path
+) -> None:
+    import torch
 
-    assert result.exit_code == 2
-    assert "no study nothing:" in result.stderr
-    assert not (workdir / "sweeps").exists()
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    _write_space(workdir)
+
+    result = robot6("sweep", "run", "--study", "s", "--space", "space.yaml", "--device", "cuda")
+
+    assert result.exit_code == 2 and "no CUDA GPU" in result.stderr
+    assert sorted(p.name for p in workdir.iterdir()) == ["space.yaml"]
 
 
 def test_a_stopped_worker_queues_its_trial_and_the_next_one_resumes_it(workdir: Path) -> None:
-    from robot6_sb3.sweep import SweepSettings, run_worker
-    from robot6_sb3.sweep_space import load_space
+    from robot6_sb3.sweep import SweepSettings, load_space, run_worker
 
+    # No retries at all: a stop re-queues the trial without using one up.
     settings = SweepSettings(
         study="stop", space=load_space(_write_space(workdir)), n_trials=1,
-        heartbeat_interval=1, grace_period=3,
+        heartbeat_interval=1, grace_period=3, max_retry=0,
     )  # fmt: skip
     polls = 0
 
@@ -308,3 +423,164 @@ def test_a_stopped_worker_queues_its_trial_and_the_next_one_resumes_it(workdir: 
     ]
     study_dir = workdir / "sweeps" / "stop"
     _assert_valid_run(study_dir / "checkpoints" / run, study_dir / "runs", 3, "stop")
+    stopped_trial, copy = optuna.load_study(study_name="stop", storage=settings.url).trials
+    assert copy.system_attrs == {
+        "failed_trial": 0, "retry_history": [], "robot6:heartbeat_sent": True,  # its own
+    }  # fmt: skip
+    assert copy.params == stopped_trial.params
+    assert stopped_trial.intermediate_values == {2: copy.intermediate_values[2]}
+    assert stopped_trial.user_attrs["interrupted"] is True
+    assert "interrupted" not in copy.user_attrs
+
+
+def _settings(workdir: Path, study: str, storage_options: tuple[str, ...], **values: Any) -> Any:
+    from robot6_sb3.sweep import SweepSettings, load_space
+
+    return SweepSettings(
+        study=study, space=load_space(_write_space(workdir)), heartbeat_interval=1,
+        grace_period=3, storage_url=storage_options[1] if storage_options else None, **values,
+    )  # fmt: skip
+
+
+def _paused_worker(settings: Any) -> multiprocessing.process.BaseProcess:
+    """A worker process that pauses between claiming a trial and its first heartbeat.
+
+    Forked, so that it starts at once (it never trains: it is killed in the pause)."""
+    from robot6_sb3.sweep import run_worker
+    from robot6_sb3.sweep.heartbeat import PAUSE_AFTER_ASK_ENV
+
+    def work() -> None:
+        os.environ[PAUSE_AFTER_ASK_ENV] = "600"
+        run_worker(settings)
+
+    worker = multiprocessing.get_context("fork").Process(target=work, daemon=True)
+    worker.start()
+    return worker
+
+
+def _kill_in_claim_window(worker: multiprocessing.process.BaseProcess, study: Any, number: int):
+    """SIGKILL ``worker`` once it has claimed trial ``number`` and not sent its first
+    heartbeat; returns the trial as it was then."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        trials = study.get_trials(deepcopy=False)
+        if len(trials) > number and trials[number].state.name == "RUNNING":
+            assert "robot6:heartbeat_sent" not in trials[number].system_attrs
+            assert worker.pid is not None
+            os.kill(worker.pid, signal.SIGKILL)
+            worker.join()
+            return trials[number]
+        time.sleep(0.05)
+    raise AssertionError(f"trial {number} was not claimed within 60 s")
+
+
+def _new_study(settings: Any) -> Any:
+    """Create the study, as ``robot6 sweep run`` does before it starts its workers."""
+    from robot6_sb3.sweep.storage import join_study
+
+    storage, _ = join_study(settings)
+    storage.engine.dispose()  # not into the forked workers
+    return optuna.load_study(study_name=settings.study, storage=settings.url)
+
+
+@pytest.mark.slow
+def test_a_worker_lost_before_its_first_heartbeat_is_retried_after_the_grace_period(
+    robot6, workdir: Path, storage_options: tuple[str, ...]
+) -> None:
+    settings = _settings(workdir, "claim", storage_options, n_trials=1)
+    study = _new_study(settings)
+    claimed = _kill_in_claim_window(_paused_worker(settings), study, 0)
+
+    result = robot6(
+        "sweep", "run", "--study", "claim", "--space", "space.yaml", "--n-trials", "1",
+        *FAST_HEARTBEAT, *storage_options,
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert (
+        "trial 0 LOST, its worker was lost (no heartbeat for 3 s); queued again (retry 1 of 3)"
+        in result.stdout
+    )
+    assert "Study claim: 1 of 1 trials finished." in result.stdout
+    lost, retry = study.get_trials()
+    assert lost.state.name == "FAIL" and "run" not in lost.user_attrs
+    assert lost.datetime_complete - claimed.datetime_start >= timedelta(seconds=3)
+    # Lost before its parameters were sampled: the retry samples them.
+    assert claimed.params == {} and retry.state.name == "COMPLETE"
+    rows = {t["number"]: t for t in _status(robot6, "claim", *storage_options)["trials"]}
+    assert (rows[0]["fail_reason"], rows[0]["retried_as"], rows[0]["retries_used_up"]) == (
+        "worker lost", 1, None,
+    )  # fmt: skip
+    assert (rows[1]["retry_of"], rows[1]["resumed_from"], rows[1]["episodes"]) == (0, None, 3)
+
+
+@pytest.mark.slow
+def test_a_trial_that_loses_its_worker_every_time_gives_its_place_to_a_new_one(
+    robot6, workdir: Path
+) -> None:
+    settings = _settings(workdir, "oom", (), n_trials=1, max_retry=1)
+    study = _new_study(settings)
+    _kill_in_claim_window(_paused_worker(settings), study, 0)
+    # The next worker fails trial 0 after the grace period, claims its copy, and is lost too.
+    _kill_in_claim_window(_paused_worker(settings), study, 1)
+
+    result = robot6(
+        "sweep", "run", "--study", "oom", "--space", "space.yaml", "--n-trials", "1",
+        "--max-retry", "1", *FAST_HEARTBEAT,
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert (
+        "trial 1 LOST, retry of trial 0, its worker was lost (no heartbeat for 3 s); not queued "
+        "again: its worker was lost 2 times (trials 0, 1) and it had 1 retries; its place in "
+        "the budget goes to a new trial" in " ".join(result.stdout.split())
+    )
+    assert "trial 2 COMPLETE" in result.stdout
+    status = _status(robot6, "oom")
+    rows = {t["number"]: t for t in status["trials"]}
+    assert status["finished"] == 1 and sorted(rows) == [0, 1, 2]
+    assert (rows[0]["state"], rows[0]["retried_as"], rows[0]["retries_used_up"]) == (
+        "FAIL",
+        1,
+        None,
+    )
+    assert (rows[1]["state"], rows[1]["retry_of"], rows[1]["retries_used_up"]) == (
+        "FAIL",
+        0,
+        [0, 1],
+    )
+    assert (rows[2]["state"], rows[2]["retry_of"]) == ("COMPLETE", None)
+    table = robot6("sweep", "status", "--study", "oom")
+    assert "retries used up (worker lost in trials 0, 1), its slot went to a new trial" in (
+        _column(table.stdout, 2)
+    )
+
+
+def _column(table: str, index: int) -> str:
+    """The text of a Rich table's column ``index`` (1-based), cells wrapped over lines joined."""
+    rows = [line.split("│") for line in table.splitlines() if line.startswith("│")]
+    return " ".join(" ".join(row[index] for row in rows).split())
+
+
+HEAVY = ("torch", "stable_baselines3", "sb3_contrib")
+WHAT_WAS_IMPORTED = """\
+import runpy, sys
+sys.argv = ["robot6", *sys.argv[1:]]
+try:
+    runpy.run_module("robot6_sb3", run_name="__main__")
+except SystemExit as stop:
+    print("exit", stop.code, sorted(set(sys.modules) & {heavy}))
+"""
+
+
+@pytest.mark.parametrize(
+    "args", [("sweep", "status", "--study", "kept", "--json"), ("--help",)], ids=["status", "help"]
+)
+def test_status_and_help_do_not_import_pytorch(project: Path, args: tuple[str, ...]) -> None:
+    script = WHAT_WAS_IMPORTED.format(heavy=set(HEAVY))
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args], cwd=project, capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}, check=True,
+    )  # fmt: skip
+
+    assert done.stdout.splitlines()[-1] == "exit 0 []", done.stdout + done.stderr

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from robot6_sb3.errors import UsageError
-from robot6_sb3.sweep_space import Distribution, SearchSpace, load_space, space_from_dict
+from robot6_sb3.sweep.space import Distribution, SearchSpace, load_space, space_from_dict
+from robot6_sb3.sweep.space_file import MAX_SPACE_FILE_BYTES
 
 optuna = pytest.importorskip("optuna", reason="the sweep extra (optuna) is not installed")
 
@@ -157,3 +159,72 @@ def test_toml_space_file(tmp_path: Path) -> None:
     assert space.episodes == 7 and space.pruner == {"type": "none"}
     assert space.fixed == {"batch_size": 64}
     assert space.distributions["learning_rate"].high == 1e-3
+
+
+ALIAS_BOMB = """\
+a: &a ["x","x","x","x","x","x","x","x","x"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+params: {gamma: *i}
+"""
+"""The classic "billion laughs": 9**9 strings from 487 bytes."""
+
+GOOD = "params:\n  gamma: 0.9\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("bomb.yaml", ALIAS_BOMB, "anchors and aliases (& and *) are not allowed"),
+        ("anchor.yaml", "params: &p\n  gamma: 0.9\n", "anchors and aliases (& and *) are not allowed"),
+        ("merge.yaml", "params:\n  <<: {gamma: 0.9}\n", "merge keys (<<) are not allowed"),
+        ("top.yaml", GOOD + "episodes: 3\nepisodes: 4\n", "duplicate key 'episodes'"),
+        ("nested.yaml", GOOD + "  gamma: 0.95\n", "duplicate key 'gamma'"),
+        ("deep.yaml", "params: " + "[" * 5000 + "]" * 5000, "is nested too deeply"),
+        ("long-int.yaml", "episodes: " + "9" * 5000 + "\n" + GOOD, "is not valid YAML"),
+        ("huge.yaml", GOOD + "#" * MAX_SPACE_FILE_BYTES, "is larger than 64 KiB"),
+        ("latin1.yaml", GOOD.encode() + b"# caf\xe9\n", "is not UTF-8 text (byte 26 is 0xe9)"),
+        ("space.toml", "episodes = 3\nepisodes = 4\n", "is not valid TOML: Cannot overwrite a value"),
+        ("table.toml", "[params]\ngamma = 0.9\n[params]\ntau = 0.1\n", "is not valid TOML"),
+        ("deep.toml", "a = " + "[" * 5000 + "]" * 5000, "is nested too deeply"),
+        ("markup.yaml", GOOD + "  algo: '[/x]'\n", "algo must be one of sac, tqc, td3, ddpg, crossq, got '[/x]'"),
+    ],
+)  # fmt: skip
+def test_hostile_space_files_are_refused_quickly_naming_the_problem(
+    tmp_path: Path, name: str, content: str | bytes, expected: str
+) -> None:
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    started = time.monotonic()
+
+    with pytest.raises(UsageError) as info:
+        load_space(path)
+
+    assert expected in str(info.value)
+    assert str(path) in str(info.value)
+    assert time.monotonic() - started < 2
+
+
+def test_a_space_file_of_the_size_limit_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "space.yaml"
+    path.write_text(GOOD + "#" * (MAX_SPACE_FILE_BYTES - len(GOOD)))
+
+    assert load_space(path).fixed == {"gamma": 0.9}
+
+
+def test_a_folder_is_not_a_space_file(tmp_path: Path) -> None:
+    (tmp_path / "space.yaml").mkdir()
+
+    with pytest.raises(
+        UsageError, match=r"cannot read the space file .*space\.yaml: Is a directory"
+    ):
+        load_space(tmp_path / "space.yaml")

@@ -1,11 +1,16 @@
 """``robot6 list-checkpoints``, ``inspect`` and ``export``: what a run's checkpoint files hold,
-and a checkpoint as a plain Stable-Baselines3 model."""
+and a checkpoint as a plain Stable-Baselines3 model.
+
+Modules that load PyTorch and Stable-Baselines3 are imported inside the commands that use
+them (under :func:`signals_held`), so that every other command and ``robot6 --help`` start
+quickly.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -21,10 +26,12 @@ from robot6_sb3.cli.app import (
     out,
     shown,
 )
-from robot6_sb3.export import export_sb3, max_prediction_difference
-from robot6_sb3.inspection import CheckpointSummary, inspect_checkpoint
+from robot6_sb3.cli.signals import signals_held
 from robot6_sb3.layout import DEFAULT_CHECKPOINTS_DIR
-from robot6_sb3.listing import CheckpointEntry, list_checkpoints
+
+if TYPE_CHECKING:
+    from robot6_sb3.inspection import CheckpointSummary
+    from robot6_sb3.listing import CheckpointEntry
 
 
 def _human_age(seconds: float) -> str:
@@ -47,6 +54,9 @@ def list_checkpoints_command(
     as_json: JsonOption = False,
 ) -> None:
     """List every run's checkpoints and mark the one `robot6 train --resume` would pick."""
+    with signals_held():
+        from robot6_sb3.listing import list_checkpoints
+
     listing = list_checkpoints(checkpoints_dir)
     if as_json:
         print(json.dumps(listing.to_dict(), indent=2))
@@ -88,6 +98,9 @@ def export(
     ],
 ) -> None:
     """Write a checkpoint as a Stable-Baselines3 zip that SAC.load (or TQC.load) opens."""
+    with signals_held():
+        from robot6_sb3.export import export_sb3, max_prediction_difference
+
     with errors_to_exit_codes():
         check_output_path(out_path, (".zip",), "OUT")
         model = export_sb3(ckpt, out_path)
@@ -156,6 +169,9 @@ def inspect(
 ) -> None:
     """Show what a checkpoint holds: its run, progress, whether resuming it is exact, its
     settings, and (with --tensors) its tensors."""
+    with signals_held():
+        from robot6_sb3.inspection import inspect_checkpoint
+
     with errors_to_exit_codes():
         summary = inspect_checkpoint(ckpt)
     if as_json:

@@ -1,4 +1,9 @@
-"""``robot6 eval``: a checkpoint's policy evaluated, and recorded on request."""
+"""``robot6 eval``: a checkpoint's policy evaluated, and recorded on request.
+
+Modules that load PyTorch and Stable-Baselines3 are imported inside the commands that use
+them (under :func:`signals_held`), so that every other command and ``robot6 --help`` start
+quickly.
+"""
 
 from __future__ import annotations
 
@@ -19,13 +24,15 @@ from robot6_sb3.cli.app import (
     out,
     shown,
 )
-from robot6_sb3.discovery import newest_best
+from robot6_sb3.cli.signals import signals_held
 from robot6_sb3.errors import UsageError
-from robot6_sb3.evaluation import VIDEO_SUFFIXES, check_video_support, evaluate_checkpoint
 from robot6_sb3.layout import BEST_NAME, DEFAULT_CHECKPOINTS_DIR
 
 
 def _best_of_newest_run(checkpoints_dir: Path) -> Path:
+    with signals_held():
+        from robot6_sb3.discovery import newest_best
+
     best = newest_best(checkpoints_dir)
     if best is None:
         raise UsageError(
@@ -69,6 +76,13 @@ def evaluate(
     as_json: JsonOption = False,
 ) -> None:
     """Evaluate a checkpoint's policy: success rate, mean reward and mean final distance."""
+    with signals_held():
+        from robot6_sb3.evaluation import (
+            VIDEO_SUFFIXES,
+            check_video_support,
+            evaluate_checkpoint,
+        )
+
     with errors_to_exit_codes():
         if episodes < 1:
             raise UsageError(f"--episodes must be at least 1, got {episodes}")

@@ -1,4 +1,9 @@
-"""``robot6 compare`` and ``robot6 prune``: runs side by side, and old runs removed."""
+"""``robot6 compare`` and ``robot6 prune``: runs side by side, and old runs removed.
+
+Modules that load PyTorch and Stable-Baselines3 are imported inside the commands that use
+them (under :func:`signals_held`), so that every other command and ``robot6 --help`` start
+quickly.
+"""
 
 from __future__ import annotations
 
@@ -21,17 +26,9 @@ from robot6_sb3.cli.app import (
     out,
     shown,
 )
-from robot6_sb3.comparison import (
-    RECENT_EPISODES,
-    find_runs,
-    parse_size,
-    plot_runs,
-    read_history,
-    summarize_run,
-)
+from robot6_sb3.cli.signals import signals_held
 from robot6_sb3.errors import UsageError
 from robot6_sb3.layout import DEFAULT_CHECKPOINTS_DIR, DEFAULT_RUNS_DIR
-from robot6_sb3.pruning import apply_prune, plan_prune
 
 
 def _number(value: float | None, digits: int = 4) -> str:
@@ -65,6 +62,16 @@ def compare(
     as_json: JsonOption = False,
 ) -> None:
     """Compare runs: episodes, steps, best reward, recent mean reward and success rate."""
+    with signals_held():
+        from robot6_sb3.comparison import (
+            RECENT_EPISODES,
+            find_runs,
+            parse_size,
+            plot_runs,
+            read_history,
+            summarize_run,
+        )
+
     with errors_to_exit_codes():
         size = parse_size(plot_size)
         if smooth < 1:
@@ -135,6 +142,9 @@ def prune(
     runs_dir: RunsDir = DEFAULT_RUNS_DIR,
 ) -> None:
     """Remove old runs, keeping the newest, any run being written and any run a kept run needs."""
+    with signals_held():
+        from robot6_sb3.pruning import apply_prune, plan_prune
+
     with errors_to_exit_codes():
         plan = plan_prune(checkpoints_dir, runs_dir, keep_runs=keep_runs, logs=logs)
         for decision in plan.kept:

@@ -10,6 +10,9 @@ in them imports, allocates a console or takes a lock, and any burst of signals i
 - :func:`interrupt_on_signals` (every other command): a signal raises :class:`Interrupted`,
   which unwinds through the ``finally`` blocks (temporary files are removed) to
   :func:`robot6_sb3.__main__.main`, which exits with ``128 + signal``.
+- :func:`signals_held`: around a command's import of PyTorch and Stable-Baselines3. An
+  exception raised by a handler while PyTorch's C++ code runs Python aborts the process
+  (pybind11 calls ``std::terminate``), so signals wait until the import is done.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import contextlib
 import os
 import signal
 import subprocess
+from collections.abc import Iterator
 from types import FrameType
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -42,14 +46,21 @@ def _write(message: bytes) -> None:
 
 class _InterruptOnce:
     """Raises :class:`Interrupted` at the first signal; later ones only say so, so that the
-    unwinding (and the exit message) cannot be interrupted in turn."""
+    unwinding (and the exit message) cannot be interrupted in turn. While :attr:`held`, the
+    first signal is only noted, for :func:`signals_held` to raise."""
 
     def __init__(self) -> None:
         self.raised = False
+        self.held = False
+        self.pending: int | None = None
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
         if self.raised:
             _write(b"Already stopping.\n")
+            return
+        if self.held:
+            if self.pending is None:
+                self.pending = signum
             return
         self.raised = True
         raise Interrupted(signum)
@@ -60,6 +71,24 @@ def interrupt_on_signals() -> None:
     handler = _InterruptOnce()
     for signum in SIGNALS:
         signal.signal(signum, handler)
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Under :func:`interrupt_on_signals`, a SIGINT or SIGTERM that arrives in the block raises
+    :class:`Interrupted` when the block ends; under other handlers this does nothing."""
+    handler = signal.getsignal(signal.SIGINT)
+    if not isinstance(handler, _InterruptOnce):
+        yield
+        return
+    handler.held = True
+    try:
+        yield
+    finally:
+        handler.held = False
+        if handler.pending is not None and not handler.raised:
+            handler.raised = True
+            raise Interrupted(handler.pending)
 
 
 class StopSignals:

@@ -20,9 +20,10 @@ from rich.table import Table
 from robot6_sb3.cli.app import app, err, errors_to_exit_codes, fail, out, shown
 from robot6_sb3.cli.signals import StopSignals
 from robot6_sb3.errors import UsageError
+from robot6_sb3.layout import StudyPaths
 
 if TYPE_CHECKING:
-    from robot6_sb3.sweep import SweepSettings, TrialOutcome
+    from robot6_sb3.sweep import SweepSettings, TrialOutcome, TrialRow
 
 STORAGE_ENV = "ROBOT6_SWEEP_STORAGE"
 
@@ -53,6 +54,7 @@ RunsRoot = Annotated[
 def _sweep_module() -> Any:
     try:
         from robot6_sb3 import sweep
+        from robot6_sb3.sweep import space_file, storage  # noqa: F401  (optuna, SQLAlchemy, yaml)
     except ImportError as exc:
         raise UsageError(
             f"robot6 sweep needs the sweep extra ({exc.name} is missing): "
@@ -68,13 +70,16 @@ def _describe(outcome: TrialOutcome) -> str:
     if outcome.run:
         parts.append(f"run {outcome.run}, {outcome.episodes} episodes")
     if outcome.retry_of is not None:
+        parts.append(f"retry of trial {outcome.retry_of}")
+    if outcome.retry_of is not None and outcome.run:
         resumed = outcome.resumed_from
-        parts.append(
-            f"retry of trial {outcome.retry_of}"
-            + (f", resumed at episode {resumed}" if resumed is not None else ", started over")
-        )
+        parts.append(f"resumed at episode {resumed}" if resumed is not None else "started over")
     if outcome.error:
         parts.append(outcome.error)
+    if outcome.note:
+        parts.append(outcome.note)
+    if outcome.state == "LOST":
+        return ", ".join(parts)
     return ", ".join(parts) + f" ({outcome.seconds:.1f} s)"
 
 
@@ -194,11 +199,9 @@ def run(
                 f"({heartbeat_interval} s), or live trials would be retried"
             )
         sweep = _sweep_module()
-        from robot6_sb3.sweep_space import load_space
-
         settings = sweep.SweepSettings(
             study=study,
-            space=load_space(space),
+            space=sweep.load_space(space),
             runs_root=runs_root,
             storage_url=storage,
             n_trials=n_trials,
@@ -248,6 +251,23 @@ def _param_text(params: dict[str, Any]) -> str:
     )
 
 
+def _state_text(row: TrialRow) -> str:
+    """The state column: the state, and for a failed trial why, and what came of it."""
+    text = row.state + (f" (retry of {row.retry_of})" if row.retry_of is not None else "")
+    if row.error:
+        text += f": {row.error}"
+    elif row.fail_reason == "worker lost":
+        text += ": its worker was lost"
+    elif row.fail_reason == "interrupted":
+        text += ": stopped by a signal"
+    if row.retried_as is not None:
+        text += f"; continued as trial {row.retried_as}"
+    if row.retries_used_up is not None:
+        tries = ", ".join(map(str, row.retries_used_up))
+        text += f"; retries used up (worker lost in trials {tries}), its slot went to a new trial"
+    return text
+
+
 @sweep_app.command("status")
 def status(
     study: Study,
@@ -262,8 +282,8 @@ def status(
         sweep = _sweep_module()
         sweep.check_study_name(study)
         url = storage or sweep.default_storage_url(runs_root, study)
-        handle = sweep.load_study(study, url)
-        rows = sweep.trial_rows(handle, runs_root)
+        with sweep.storage_errors(url):
+            rows = sweep.trial_rows(sweep.load_study(study, url), runs_root)
     if as_json:
         print(
             json.dumps(
@@ -286,20 +306,17 @@ def status(
             column, justify="right" if column in ("trial", "value", "episodes") else "left"
         )
     for row in rows:
-        state = row.state + (f" (retry of {row.retry_of})" if row.retry_of is not None else "")
-        if row.error:
-            state += f": {row.error}"
         table.add_row(
             str(row.number),
-            state,
+            _state_text(row),
             "-" if row.value is None else f"{row.value:.4f}",
             "-" if row.episodes is None else str(row.episodes),
             _param_text(row.params),
             "-" if row.run_dir is None else shown(row.run_dir),
         )
     out.print(table)
+    paths = StudyPaths.of(runs_root, study)
     out.print(
         "Compare the runs with: robot6 compare "
-        f"--checkpoints-dir {shown(sweep.study_dir(runs_root, study) / 'checkpoints')} "
-        f"--runs-dir {shown(sweep.study_dir(runs_root, study) / 'runs')}"
+        f"--checkpoints-dir {shown(paths.checkpoints_dir)} --runs-dir {shown(paths.runs_dir)}"
     )

@@ -1,4 +1,9 @@
-"""``robot6 train``: a new run, or a resumed one."""
+"""``robot6 train``: a new run, or a resumed one.
+
+PyTorch and Stable-Baselines3 are imported once the command's stop handlers are installed, so
+that every other command and ``robot6 --help`` start quickly and a signal during the import
+only requests a stop.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -22,13 +27,14 @@ from robot6_sb3.cli.app import (
     venv_command,
 )
 from robot6_sb3.cli.signals import StopSignals
-from robot6_sb3.comparison import RECENT_EPISODES, summarize_run
 from robot6_sb3.config_fields import ConfigError
 from robot6_sb3.errors import TrainingDivergedError
 from robot6_sb3.hyperparameters import Hyperparameters
-from robot6_sb3.planning import TrainingPlan, plan_training
-from robot6_sb3.trainer import TrainingResult, TrainingStart, run_training
 from robot6_sb3.training_config import TrainConfig, describe
+
+if TYPE_CHECKING:
+    from robot6_sb3.planning import TrainingPlan
+    from robot6_sb3.trainer import TrainingResult, TrainingStart
 
 
 def _option(name: str, extra: str = "", **options: Any) -> Any:
@@ -71,6 +77,8 @@ def _resume_command(
 
 def _recent(result: TrainingResult) -> str:
     """The recent training episodes' mean reward and success rate, for the summary."""
+    from robot6_sb3.comparison import RECENT_EPISODES, summarize_run
+
     summary = summarize_run(
         result.paths.name, result.paths.checkpoint_dir.parent, result.paths.log_dir.parent
     )
@@ -193,6 +201,10 @@ def train(
         again="Already stopping; waiting for the files to be closed.",
     )
     stop.install()
+    # After the stop handlers, which only set a flag: a signal while PyTorch loads is safe.
+    from robot6_sb3.planning import plan_training
+    from robot6_sb3.trainer import run_training
+
     with errors_to_exit_codes():
         config = TrainConfig.from_options(**{**options, "net_arch": _parse_net_arch(net_arch)})
         plan = plan_training(config)
