@@ -1,0 +1,25 @@
+"""The fast engine: SAC and TQC that stay SB3 models but compute their gradient update leaner.
+
+``FastSAC`` and ``FastTQC`` are SB3's ``SAC`` and sb3-contrib's ``TQC`` (same constructor,
+policies, ``save``/``load``, saved state and checkpoint layout) whose ``train()`` computes the
+same losses and gradients as SB3's with fewer, larger tensor operations: networks called
+as plain tensor functions, gradients only where a step uses them, Adam through PyTorch's
+multi-tensor kernels, no per-step mode switching, and TQC's quantile loss from sorted targets
+(:mod:`robot6_sb3.engine.update` lists the steps). A model the engine does not compute
+(batch norm, dropout, gSDE, a CNN features extractor, another optimizer) keeps SB3's update;
+``model.update_engine`` says which update runs and why.
+
+Both engines draw from the same random generators in the same order, but do not round the
+same way, so a run continues bitwise only with the engine it was made with.
+"""
+
+from robot6_sb3.engine.sac import FastSAC
+from robot6_sb3.engine.tqc import FastTQC
+from robot6_sb3.engine.update import FAST
+
+SB3 = "sb3"
+"""Name of Stable-Baselines3's own update (``robot6 train --engine sb3``)."""
+
+ENGINES = (FAST, SB3)
+
+__all__ = ["ENGINES", "FAST", "SB3", "FastSAC", "FastTQC"]
