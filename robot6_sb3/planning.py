@@ -21,7 +21,7 @@ from gymnasium import spaces
 from stable_baselines3.common.vec_env import VecEnv
 
 import robot6_envs
-from robot6_sb3.algorithms import ALGORITHMS
+from robot6_sb3.algorithms import ALGORITHMS, ENGINE_CLASSES, default_engine, engine_change
 from robot6_sb3.checkpoint import Checkpoint, load_checkpoint, metadata_of
 from robot6_sb3.discovery import Skipped, find_resume_checkpoint
 from robot6_sb3.errors import IncompatibleCheckpointError, UsageError
@@ -91,6 +91,9 @@ class TrainRequest:
     labels: dict[str, Any] = field(default_factory=dict)
     """Plain values stored as ``metadata["labels"]`` in every checkpoint (e.g. a sweep's study
     and trial)."""
+    engine: str | None = None
+    """Whose gradient update trains: ``fast`` or ``sb3`` (default: ``fast`` for SAC and TQC,
+    ``sb3`` for the others; on resume, the run's own)."""
 
 
 @dataclass
@@ -106,6 +109,8 @@ class TrainingPlan:
     max_episode_steps: int
     n_envs: int = 1
     vec_env: str = "dummy"
+    engine: str = "sb3"
+    """The gradient engine that trains (see :mod:`robot6_sb3.engine`)."""
     source: Path | None = None
     """The checkpoint resumed, if any."""
     checkpoint: Checkpoint | None = None
@@ -165,6 +170,10 @@ def _check_request(request: TrainRequest) -> None:
     if request.env_id is not None and request.env_id not in robot6_env_ids():
         raise UsageError(
             f"unknown --env {request.env_id!r}; choose one of: {', '.join(robot6_env_ids())}"
+        )
+    if request.engine is not None and request.engine not in ENGINE_CLASSES:
+        raise UsageError(
+            f"unknown --engine {request.engine!r}; choose one of: {', '.join(ENGINE_CLASSES)}"
         )
     if request.vec_env is not None and request.vec_env not in VEC_ENV_KINDS:
         raise UsageError(f"--vec-env must be dummy or subproc, got {request.vec_env!r}")
@@ -248,11 +257,31 @@ def plan_training(request: TrainRequest) -> TrainingPlan:
     return plan
 
 
+def _engine(request: TrainRequest, algo: str, saved: str | None = None) -> str:
+    """The engine that trains ``algo``: the one asked for, else the run's, else the default.
+
+    :raises UsageError: for an engine that does not compute ``algo``
+    """
+    engine = request.engine or saved or default_engine(algo)
+    if engine not in ENGINE_CLASSES:
+        raise UsageError(
+            f"the checkpoint names the engine {engine!r}, which this robot6-sb3 lacks; "
+            f"pass --engine {' or --engine '.join(ENGINE_CLASSES)}"
+        )
+    if algo not in ENGINE_CLASSES[engine]:
+        raise UsageError(
+            f"--engine {engine} trains {' and '.join(ENGINE_CLASSES[engine])}, not {algo}; "
+            f"drop --engine or pass --engine sb3"
+        )
+    return engine
+
+
 def _new_run_plan(request: TrainRequest) -> TrainingPlan:
     env_id = request.env_id or robot6_envs.ENV_ID
+    algo = request.algo or "sac"
     plan = TrainingPlan(
         request=request,
-        algo=request.algo or "sac",
+        algo=algo,
         env_id=env_id,
         env_kwargs={},
         seed=request.seed if request.seed is not None else secrets.randbelow(2**31),
@@ -260,6 +289,7 @@ def _new_run_plan(request: TrainRequest) -> TrainingPlan:
         max_episode_steps=max_episode_steps(env_id),
         n_envs=request.n_envs or 1,
         vec_env=request.vec_env or "dummy",
+        engine=_engine(request, algo),
     )
     _check_her_warm_up(plan)
     return plan
@@ -320,6 +350,9 @@ def _resume_plan(request: TrainRequest, source: Path, checkpoint: Checkpoint) ->
     ):
         if asked is not None and asked != kept:
             notices.append(f"{option} changed from {kept} to {asked} for this run")
+    engine = _engine(request, metadata.algo, metadata.engine)
+    if engine != metadata.engine:
+        notices.append(engine_change(metadata.engine, engine))
     if request.seed is not None and request.seed != metadata.seed:
         notices.append(
             f"--seed {request.seed} ignored: a resumed run continues the saved random state"
@@ -346,6 +379,7 @@ def _resume_plan(request: TrainRequest, source: Path, checkpoint: Checkpoint) ->
         max_episode_steps=max_episode_steps(metadata.env_id),
         n_envs=metadata.n_envs,
         vec_env=request.vec_env or metadata.vec_env,
+        engine=engine,
         source=source,
         checkpoint=checkpoint,
         continues_run=continues,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,10 +13,15 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.utils import get_device
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
-from robot6_sb3.algorithms import algo_class
+from robot6_sb3.algorithms import algo_class, check_engine, engine_change
 from robot6_sb3.checkpoint import Checkpoint, apply_checkpoint, load_checkpoint, metadata_of
 from robot6_sb3.env_state import check_same_env, restore_env_state
-from robot6_sb3.errors import CheckpointError, ReplayHistoryError, UsageError
+from robot6_sb3.errors import (
+    CheckpointError,
+    EngineChangedWarning,
+    ReplayHistoryError,
+    UsageError,
+)
 from robot6_sb3.exactness import replay_root
 from robot6_sb3.layout import ENV_STATE, REPLAY, RUN_TIME_FORMAT
 from robot6_sb3.model_config import build_model
@@ -48,6 +54,7 @@ def load_resumable(
     eval_env: Any = None,
     verbose: int = 1,
     labels: dict[str, Any] | None = None,
+    engine: str = SAVED,
     **overrides: Any,
 ) -> tuple[OffPolicyAlgorithm, ResumableCheckpointCallback]:
     """Restore the model a checkpoint holds, with everything exact resume needs, and the
@@ -77,6 +84,10 @@ def load_resumable(
     :param eval_env: as for the callback
     :param verbose: the callback's verbosity
     :param labels: more labels for the run's metadata (the saved ones are kept)
+    :param engine: the gradient update to train with: ``"fast"`` (:mod:`robot6_sb3.engine`,
+        SAC and TQC) or ``"sb3"`` (default: the engine the checkpoint was made with, so a plain
+        SB3 model resumes as one); another engine than the checkpoint's continues the run,
+        but not bitwise, and says so with an :class:`~robot6_sb3.errors.EngineChangedWarning`
     :param overrides: constructor arguments of the model to change (e.g.
         ``learning_rate=1e-4``), or to give where the checkpoint could not store a value
         (a learning-rate schedule, a custom class)
@@ -84,10 +95,13 @@ def load_resumable(
         that is not on disk
     :raises IncompatibleCheckpointError: when ``env`` or ``overrides`` do not fit the saved
         model
+    :raises UsageError: for an engine that does not compute the checkpoint's algorithm
     """
     path = Path(path)
     checkpoint = load_checkpoint(path)
     metadata = RunMetadata.from_dict(checkpoint["metadata"], str(path))
+    engine = metadata.engine if engine == SAVED else engine
+    check_engine(metadata.algo, engine)
     venv = env if isinstance(env, VecEnv) else DummyVecEnv([lambda: env])
     check_same_env(_saved_env(metadata), venv)
     use_replay = metadata.settings.replay_log if replay_log == SAVED else bool(replay_log)
@@ -104,13 +118,15 @@ def load_resumable(
         if problem:
             raise ReplayHistoryError(f"{path}: {problem}")
     model = build_model(
-        algo_class(metadata.algo),
+        algo_class(metadata.algo, engine),
         {"policy": metadata.policy, "kwargs": metadata.model_kwargs},
         venv,
         str(get_device(device)),
         _merged(metadata.model_kwargs, overrides),
     )
     apply_checkpoint(model, checkpoint)
+    if engine != metadata.engine:
+        warnings.warn(engine_change(metadata.engine, engine), EngineChangedWarning, stacklevel=2)
     if use_replay and replay is not None:
         load_buffer(model.replay_buffer, root, [dict(source) for source in replay["lineage"]])
     if checkpoint.get(ENV_STATE) is not None and venv.has_attr("set_state"):
@@ -192,7 +208,8 @@ def _default_log_path(resume: ResumePoint, run_folder: Path) -> Path | None:
 
 def model_from_checkpoint(checkpoint: Checkpoint, device: str = "cpu") -> OffPolicyAlgorithm:
     """A model with the checkpoint's networks, for evaluation or export (not for resuming: its
-    replay buffer is minimal and its env is a fresh one).
+    replay buffer is minimal and its env is a fresh one). It is SB3's own class whatever
+    engine trained the checkpoint: neither evaluating nor exporting trains.
 
     :raises UsageError: when the checkpoint's algorithm or env is unknown here, or the
         model cannot be rebuilt from it

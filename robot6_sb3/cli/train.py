@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from robot6_sb3.checkpoint import metadata_of
 from robot6_sb3.cli.app import (
     CheckpointsDir,
     app,
@@ -95,10 +96,14 @@ def _header(start: TrainingStart) -> None:
         f"episodes {plan.start_episode} -> {plan.request.episodes}"
     )
     out.print(f"  checkpoints: {shown(paths.checkpoint_dir)}/  logs: {shown(paths.log_dir)}/")
+    out.print(f"  engine: {start.engine}")
     if plan.source is not None and plan.checkpoint is not None:
         verdict = exactness(plan.checkpoint, plan.source)
-        exact = "exact" if verdict.exact and plan.request.replay_log is not False else "not exact"
-        out.print(f"  from {shown(plan.source)}; the continuation is {exact}")
+        same_engine = plan.engine == metadata_of(plan.checkpoint).engine
+        exact = verdict.exact and plan.request.replay_log is not False and same_engine
+        out.print(
+            f"  from {shown(plan.source)}; the continuation is {'exact' if exact else 'not exact'}"
+        )
     elif not metadata.exact:
         out.print(
             f"  its checkpoints will not resume exactly: {'; '.join(metadata.inexact_reasons)}"
@@ -274,6 +279,13 @@ def train(
             show_default=False,
         ),
     ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            help="Whose gradient update trains: fast (the same update as SB3's, computed faster; SAC and TQC) or sb3 (Stable-Baselines3's own). Default: fast for sac and tqc, sb3 for the others; a resumed run keeps its own (another one continues it, but not bitwise).",
+            show_default=False,
+        ),
+    ] = None,
     progress: Annotated[
         bool | None,
         typer.Option(
@@ -323,6 +335,7 @@ def train(
             vec_env=vec_env,
             resume=resume or resume_ckpt is not None,
             resume_ckpt=resume_ckpt,
+            engine=engine,
         )
         plan = plan_training(request)
         _report_plan(plan)

@@ -13,6 +13,8 @@ Both engines draw from the same random generators in the same order, but do not 
 same way, so a run continues bitwise only with the engine it was made with.
 """
 
+from stable_baselines3.common.base_class import BaseAlgorithm
+
 from robot6_sb3.engine.sac import FastSAC
 from robot6_sb3.engine.tqc import FastTQC
 from robot6_sb3.engine.update import FAST
@@ -22,4 +24,10 @@ SB3 = "sb3"
 
 ENGINES = (FAST, SB3)
 
-__all__ = ["ENGINES", "FAST", "SB3", "FastSAC", "FastTQC"]
+__all__ = ["ENGINES", "FAST", "SB3", "FastSAC", "FastTQC", "describe_engine"]
+
+
+def describe_engine(model: BaseAlgorithm) -> str:
+    """Which gradient update trains ``model``, in a few words: ``"fast (eager)"``, ``"sb3"``,
+    or ``"sb3 (the fast engine does not support ...)"`` for a fast model it cannot compute."""
+    return getattr(model, "update_engine", SB3)

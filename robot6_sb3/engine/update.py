@@ -38,6 +38,7 @@ from robot6_sb3.engine.networks import (
     mode_dependent,
     switch_mode_only_on_change,
 )
+from robot6_sb3.engine.sampling import ReplaySampler
 
 FAST = "fast"
 """Name of this engine (``robot6 train --engine fast``)."""
@@ -58,6 +59,8 @@ class Networks:
     ent_coef_optimizer: FusedAdam | None
     critic_parameters: list[torch.Tensor]
     target_parameters: list[torch.Tensor]
+    sampler: ReplaySampler | None
+    """Samples the replay buffer as SB3 does, faster (``None``: SB3 samples it)."""
 
     @classmethod
     def of(cls, model: Any) -> Networks:
@@ -85,12 +88,16 @@ class Networks:
             else FusedAdam(ent_coef_optimizer, "ent_coef_optimizer"),
             critic_parameters=critic_parameters,
             target_parameters=target_parameters,
+            sampler=ReplaySampler(model.replay_buffer)
+            if ReplaySampler.supports(model.replay_buffer)
+            else None,
         )
 
 
 def _watched(model: Any) -> tuple[Any, ...]:
     return (
         model.policy,
+        model.replay_buffer,
         model.actor.optimizer,
         model.critic.optimizer,
         model.ent_coef_optimizer,
@@ -180,7 +187,10 @@ class FastUpdate(OffPolicyAlgorithm):
             "critic_loss": [],
         }
         for gradient_step in range(gradient_steps):
-            data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)  # type: ignore[union-attr]
+            if nets.sampler is not None and self._vec_normalize_env is None:
+                data = nets.sampler.sample(batch_size)
+            else:
+                data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)  # type: ignore[union-attr]
             self._step(nets, data, logged)
             if gradient_step % self.target_update_interval == 0:
                 with torch.no_grad():
