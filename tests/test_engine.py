@@ -292,3 +292,19 @@ def test_the_mode_is_switched_only_when_it_changes() -> None:
         warnings.simplefilter("error")
         model.learn(40)
     assert not model.actor.training, "SB3 rolls out in evaluation mode"
+
+
+@pytest.mark.parametrize("deterministic", [True, False])
+def test_predict_gives_sb3s_actions_bit_for_bit(deterministic: bool) -> None:
+    env = _env(n_envs=2)
+    reference = _model(SAC, env, learning_starts=20)
+    reference.learn(60)
+    fast = _model(FastSAC, env)
+    fast.policy.load_state_dict(reference.policy.state_dict())
+    observations = env.reset()
+    for observation in (observations, observations[0]):  # a batch, and one observation
+        torch.manual_seed(5)
+        expected, _ = reference.predict(observation, deterministic=deterministic)
+        torch.manual_seed(5)
+        actions, _ = fast.predict(observation, deterministic=deterministic)
+        assert actions.shape == expected.shape and np.array_equal(actions, expected)

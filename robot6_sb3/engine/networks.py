@@ -137,13 +137,24 @@ class SquashedGaussianActor:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(actions, log_prob)`` for ``features`` with standard normal ``noise`` of the
         actions' shape; ``log_prob`` has shape ``(batch,)``."""
-        latent = features if self.latent is None else self.latent(features)
-        mean = self.mu(latent)
-        log_std = self.log_std(latent).clamp(LOG_STD_MIN, LOG_STD_MAX)
+        mean, log_std = self._distribution(features)
         actions = torch.tanh(torch.addcmul(mean, noise, log_std.exp()))
         squash = torch.log(1 - actions * actions + self.epsilon)
         gaussian = 0.5 * (noise * noise).sum(dim=1) + HALF_LOG_TWO_PI * noise.shape[1]
         return actions, -(log_std + squash).sum(dim=1) - gaussian
+
+    def act(self, features: torch.Tensor, deterministic: bool) -> torch.Tensor:
+        """The actions SB3's actor returns for ``features``, bit for bit: ``tanh(mean)``, or
+        ``tanh(mean + noise * std)`` with noise drawn as ``Normal.rsample`` draws it."""
+        mean, log_std = self._distribution(features)
+        if deterministic:
+            return torch.tanh(mean)
+        noise = torch.empty(mean.shape, dtype=mean.dtype, device=mean.device).normal_()
+        return torch.tanh(mean + noise * log_std.exp())
+
+    def _distribution(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        latent = features if self.latent is None else self.latent(features)
+        return self.mu(latent), self.log_std(latent).clamp(LOG_STD_MIN, LOG_STD_MAX)
 
 
 class Critics:

@@ -17,6 +17,9 @@ global generator, the actor's noise from PyTorch's, same shapes, same order):
 
 No ``set_training_mode`` call: SAC's and TQC's MLPs have no layer that depends on the mode
 (models with one keep SB3's update). The losses are logged as SB3 logs them.
+
+``predict`` (the rollout's action, evaluation) gives SB3's actions bit for bit, drawing the
+same noise, through the same lean network calls, for flat Box observations.
 """
 
 from __future__ import annotations
@@ -26,8 +29,11 @@ from typing import Any
 
 import numpy as np
 import torch
+from gymnasium import spaces
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.preprocessing import is_image_space
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
+from stable_baselines3.common.utils import is_vectorized_observation
 
 from robot6_sb3.engine.adam import FusedAdam
 from robot6_sb3.engine.networks import (
@@ -149,6 +155,34 @@ class FastUpdate(OffPolicyAlgorithm):
         except Unsupported as exc:
             self._fast, self._fast_unsupported = None, str(exc)
         return self._fast
+
+    def predict(
+        self,
+        observation: np.ndarray | dict[str, np.ndarray],
+        state: tuple[np.ndarray, ...] | None = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> tuple[np.ndarray, tuple[np.ndarray, ...] | None]:
+        """SB3's ``predict``, computed without ``torch.distributions`` and module calls for
+        flat Box observations (the same actions, bit for bit; others go through SB3)."""
+        nets = self._fast_networks()
+        space = self.observation_space
+        if (
+            nets is None
+            or not isinstance(observation, np.ndarray)
+            or not isinstance(space, spaces.Box)
+            or is_image_space(space)
+        ):
+            return super().predict(observation, state, episode_start, deterministic)
+        vectorized = is_vectorized_observation(observation, space)
+        obs = torch.as_tensor(observation.reshape((-1, *space.shape)), device=self.device)
+        with torch.no_grad():
+            actions = nets.actor.act(nets.features(obs), deterministic)
+        # SAC's and TQC's actors squash their output: rescale it to the action space.
+        unscaled = self.policy.unscale_action(
+            actions.cpu().numpy().reshape((-1, *self.action_space.shape))
+        )
+        return (unscaled if vectorized else unscaled.squeeze(axis=0)), state
 
     # -- the algorithm's parts -------------------------------------------------------------
 
