@@ -22,7 +22,7 @@ import tests.point_env  # noqa: F401  (registers the point envs)
 from robot6_sb3 import ResumableCheckpointCallback, load_resumable
 from robot6_sb3.checkpoint import load_checkpoint
 from robot6_sb3.engine import FastSAC, FastTQC, describe_engine
-from robot6_sb3.engine.adam import FusedAdam
+from robot6_sb3.engine.adam import FlatAdam
 from robot6_sb3.engine.quantile_loss import SortedQuantileHuberLoss
 from robot6_sb3.engine.sampling import ReplaySampler
 from robot6_sb3.errors import EngineChangedWarning, UsageError
@@ -46,9 +46,9 @@ def _model(cls: type, env: Any = None, **kwargs: Any) -> Any:
 
 def _one_update(
     model: Any, batch: Any, spy: Any, monkeypatch: pytest.MonkeyPatch
-) -> tuple[dict[str, float], list[Any]]:
+) -> tuple[dict[str, float], dict[str, Any]]:
     """Train ``model`` one gradient step on ``batch`` with the noise of seed 11; returns the
-    logged losses and the gradients each optimizer stepped with, in stepping order."""
+    logged losses and the gradients each optimizer stepped with."""
     monkeypatch.setattr(model.replay_buffer, "sample", lambda *args, **kwargs: batch)
     monkeypatch.setattr(ReplaySampler, "sample", lambda *args, **kwargs: batch)
     model.set_logger(configure(None, []))
@@ -63,29 +63,39 @@ def _one_update(
     return logged, grads
 
 
-def _sb3_grads(model: Any) -> list[Any]:
-    grads: list[Any] = []
-    for optimizer in (model.ent_coef_optimizer, model.critic.optimizer, model.actor.optimizer):
-        if optimizer is not None:
-            optimizer.register_step_pre_hook(
-                lambda opt, *_: grads.append(
-                    [p.grad.clone() for p in opt.param_groups[0]["params"]]
-                )
-            )
+def _optimizers(model: Any) -> dict[str, Any]:
+    optimizers = {"actor": model.actor.optimizer, "critic": model.critic.optimizer}
+    if model.ent_coef_optimizer is not None:
+        optimizers["ent_coef"] = model.ent_coef_optimizer
+    return optimizers
+
+
+def _sb3_grads(model: Any) -> dict[str, Any]:
+    grads: dict[str, Any] = {}
+
+    def record(name: str) -> Any:
+        def hook(optimizer: Any, *_: Any) -> None:
+            grads[name] = [p.grad.clone() for p in optimizer.param_groups[0]["params"]]
+
+        return hook
+
+    for name, optimizer in _optimizers(model).items():
+        optimizer.register_step_pre_hook(record(name))
     return grads
 
 
 @pytest.fixture
 def fast_grads(monkeypatch: pytest.MonkeyPatch) -> Any:
-    def spy(model: Any) -> list[Any]:
-        grads: list[Any] = []
-        step = FusedAdam.step
+    def spy(model: Any) -> dict[str, Any]:
+        grads: dict[str, Any] = {}
+        names = {id(optimizer): name for name, optimizer in _optimizers(model).items()}
+        step = FlatAdam.step
 
-        def recording(self: FusedAdam, step_grads: Any) -> None:
-            grads.append([grad.clone() for grad in step_grads])
+        def recording(self: FlatAdam, step_grads: Any) -> None:
+            grads[names[id(self.optimizer)]] = [grad.clone() for grad in step_grads]
             step(self, step_grads)
 
-        monkeypatch.setattr(FusedAdam, "step", recording)
+        monkeypatch.setattr(FlatAdam, "step", recording)
         return grads
 
     return spy
@@ -129,10 +139,10 @@ def test_losses_and_gradients_equal_sb3s_on_a_fixed_batch(
     for key, value in expected_losses.items():
         assert losses[key] == pytest.approx(value, rel=1e-5, abs=1e-7), key
     # Entropy coefficient, critics, actor: every parameter's gradient.
-    assert len(grads) == len(expected_grads) == (3 if kwargs["ent_coef"] != 0.1 else 2)
-    for step, (got, expected) in enumerate(zip(grads, expected_grads, strict=True)):
-        assert len(got) == len(expected), f"optimizer {step}"
-        for got_grad, expected_grad in zip(got, expected, strict=True):
+    assert grads.keys() == expected_grads.keys() == _optimizers(fast).keys()
+    for name, expected in expected_grads.items():
+        assert len(grads[name]) == len(expected), name
+        for got_grad, expected_grad in zip(grads[name], expected, strict=True):
             torch.testing.assert_close(got_grad, expected_grad, rtol=1e-4, atol=1e-6)
     for got_param, expected_param in zip(
         fast.policy.parameters(), reference.policy.parameters(), strict=True
@@ -271,7 +281,7 @@ def test_an_export_of_a_fast_checkpoint_loads_with_sb3_and_predicts_the_same(
 def test_what_the_engine_does_not_compute_keeps_sb3s_update() -> None:
     model = _model(FastSAC, policy_kwargs={"optimizer_class": torch.optim.AdamW})
     assert describe_engine(model) == (
-        "sb3 (the fast engine does not support actor.optimizer is a AdamW, not Adam)"
+        "sb3 (the fast engine does not support critic.optimizer is AdamW, not Adam)"
     )
     model.learn(60)
     assert model.logger.name_to_value["train/n_updates"] == 30

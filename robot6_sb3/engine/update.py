@@ -4,16 +4,18 @@
 Per gradient step, in SB3's order and with SB3's random draws (the replay batch from NumPy's
 global generator, the actor's noise from PyTorch's, same shapes, same order):
 
-1. sample a batch; compute the observations' features once for every network;
-2. the actor's actions and log-probabilities (:class:`~robot6_sb3.engine.networks.
-   SquashedGaussianActor`); the entropy coefficient's step, its gradient written out
-   (``-mean(log_prob + target_entropy)``) instead of a backward pass;
-3. the target from the target critics, without gradients;
-4. the critic loss and its gradients (``torch.autograd.grad``: no ``.grad`` to zero), one
-   multi-tensor Adam step (:class:`~robot6_sb3.engine.adam.FusedAdam`);
-5. the actor loss through the updated critics, differentiated for the actor's parameters only
-   (SB3's backward also computes the critics' weight gradients, then discards them);
-6. the Polyak update of the target critics as two multi-tensor operations.
+1. sample a batch, draw the actor's noise; compute the observations' features once for
+   every network;
+2. the target from the target critics, without gradients;
+3. the critic loss and its gradients (``torch.autograd.grad``: no ``.grad`` to zero), one
+   Adam step on all critic parameters at once (:class:`~robot6_sb3.engine.adam.FlatAdam`);
+4. the actor's actions and log-probabilities (:class:`~robot6_sb3.engine.networks.
+   SquashedGaussianActor`) and the actor loss through the updated critics, differentiated for
+   the actor's parameters only (SB3's backward also computes the critics' weight gradients,
+   then discards them);
+5. the entropy coefficient's step, its gradient written out (``-mean(log_prob +
+   target_entropy)``) instead of a backward pass;
+6. the Polyak update of the target critics as two tensor operations.
 
 No ``set_training_mode`` call: SAC's and TQC's MLPs have no layer that depends on the mode
 (models with one keep SB3's update). The losses are logged as SB3 logs them.
@@ -35,7 +37,7 @@ from stable_baselines3.common.preprocessing import is_image_space
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from stable_baselines3.common.utils import is_vectorized_observation
 
-from robot6_sb3.engine.adam import FusedAdam
+from robot6_sb3.engine.adam import FlatAdam, FlatParameters
 from robot6_sb3.engine.networks import (
     Critics,
     SquashedGaussianActor,
@@ -54,17 +56,14 @@ FAST = "fast"
 class Networks:
     """What the fast update computes with, read from a model's policy and optimizers."""
 
-    watched: tuple[Any, ...]
-    """The policy and optimizer objects these were read from (a new one means read again)."""
     features: Any
     actor: SquashedGaussianActor
     critics: Critics
     critics_target: Critics
-    actor_optimizer: FusedAdam
-    critic_optimizer: FusedAdam
-    ent_coef_optimizer: FusedAdam | None
-    critic_parameters: list[torch.Tensor]
-    target_parameters: list[torch.Tensor]
+    actor_optimizer: FlatAdam
+    critic_optimizer: FlatAdam
+    ent_coef_optimizer: FlatAdam | None
+    target_parameters: FlatParameters
     sampler: ReplaySampler | None
     """Samples the replay buffer as SB3 does, faster (``None``: SB3 samples it)."""
 
@@ -76,31 +75,43 @@ class Networks:
             raise Unsupported("the policy has batch norm or dropout layers")
         if model.use_sde:
             raise Unsupported("gSDE exploration (use_sde=True)")
-        critic_parameters = list(model.critic.parameters())
+        critic_optimizer = FlatAdam(model.critic.optimizer, "critic.optimizer")
+        if critic_optimizer.params != list(model.critic.parameters()):
+            raise Unsupported("critic.optimizer does not train every critic parameter")
         target_parameters = list(model.critic_target.parameters())
-        if [p.shape for p in critic_parameters] != [p.shape for p in target_parameters]:
+        if [p.shape for p in critic_optimizer.params] != [p.shape for p in target_parameters]:
             raise Unsupported("the target critics differ from the critics")
         ent_coef_optimizer = model.ent_coef_optimizer
         return cls(
-            watched=_watched(model),
             features=features_of(policy),
             actor=SquashedGaussianActor(model.actor),
             critics=Critics(model.critic, "critic"),
             critics_target=Critics(model.critic_target, "critic_target"),
-            actor_optimizer=FusedAdam(model.actor.optimizer, "actor.optimizer"),
-            critic_optimizer=FusedAdam(model.critic.optimizer, "critic.optimizer"),
+            actor_optimizer=FlatAdam(model.actor.optimizer, "actor.optimizer"),
+            critic_optimizer=critic_optimizer,
             ent_coef_optimizer=None
             if ent_coef_optimizer is None
-            else FusedAdam(ent_coef_optimizer, "ent_coef_optimizer"),
-            critic_parameters=critic_parameters,
-            target_parameters=target_parameters,
+            else FlatAdam(ent_coef_optimizer, "ent_coef_optimizer"),
+            target_parameters=FlatParameters(target_parameters, "critic_target"),
             sampler=ReplaySampler(model.replay_buffer)
             if ReplaySampler.supports(model.replay_buffer)
             else None,
         )
 
+    def bind(self) -> None:
+        """Flatten again whatever was replaced since the last update (see
+        :mod:`robot6_sb3.engine.adam`).
+
+        :raises Unsupported: for optimizer state the flat update cannot continue
+        """
+        for optimizer in (self.actor_optimizer, self.critic_optimizer, self.ent_coef_optimizer):
+            if optimizer is not None:
+                optimizer.bind()
+        self.target_parameters.bind()
+
 
 def _watched(model: Any) -> tuple[Any, ...]:
+    """The objects the fast update's :class:`Networks` are read from."""
     return (
         model.policy,
         model.replay_buffer,
@@ -120,6 +131,7 @@ class FastUpdate(OffPolicyAlgorithm):
 
     _fast: Networks | None = None
     _fast_unsupported: str | None = None
+    _fast_watched: tuple[Any, ...] = ()
 
     # Declared by SAC and TQC themselves.
     actor: Any
@@ -134,11 +146,11 @@ class FastUpdate(OffPolicyAlgorithm):
     def _setup_model(self) -> None:
         super()._setup_model()
         switch_mode_only_on_change(self.policy)
-        self._fast = None
+        self._fast_watched = ()
         self._fast_networks()
 
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "_fast", "_fast_unsupported"]
+        return [*super()._excluded_save_params(), "_fast", "_fast_unsupported", "_fast_watched"]
 
     @property
     def update_engine(self) -> str:
@@ -148,10 +160,18 @@ class FastUpdate(OffPolicyAlgorithm):
         return f"{FAST} (eager)"
 
     def _fast_networks(self) -> Networks | None:
-        if self._fast is not None and self._fast.watched == _watched(self):
+        """The networks the fast update computes with, or ``None`` (and the reason in
+        ``_fast_unsupported``); read again when the policy, an optimizer or the buffer is
+        replaced."""
+        watched = _watched(self)
+        if len(watched) == len(self._fast_watched) and all(
+            new is old for new, old in zip(watched, self._fast_watched, strict=True)
+        ):
             return self._fast
+        self._fast_watched = watched
         try:
             self._fast = Networks.of(self)
+            self._fast.bind()
         except Unsupported as exc:
             self._fast, self._fast_unsupported = None, str(exc)
         return self._fast
@@ -207,6 +227,12 @@ class FastUpdate(OffPolicyAlgorithm):
 
     def train(self, gradient_steps: int, batch_size: int = 64) -> None:
         nets = self._fast_networks()
+        if nets is not None:
+            try:
+                nets.bind()
+            except Unsupported as exc:
+                self._fast, self._fast_unsupported = None, str(exc)
+                nets = None
         if nets is None:
             super().train(gradient_steps, batch_size)  # type: ignore[safe-super]
             return
@@ -227,11 +253,7 @@ class FastUpdate(OffPolicyAlgorithm):
                 data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)  # type: ignore[union-attr]
             self._step(nets, data, logged)
             if gradient_step % self.target_update_interval == 0:
-                with torch.no_grad():
-                    torch._foreach_mul_(nets.target_parameters, 1 - self.tau)
-                    torch._foreach_add_(
-                        nets.target_parameters, nets.critic_parameters, alpha=self.tau
-                    )
+                nets.target_parameters.polyak_towards(nets.critic_optimizer.parameters, self.tau)
         self._n_updates += gradient_steps
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         for name in ("ent_coef", "actor_loss", "critic_loss", "ent_coef_loss"):
@@ -241,46 +263,69 @@ class FastUpdate(OffPolicyAlgorithm):
     def _step(
         self, nets: Networks, data: ReplayBufferSamples, logged: dict[str, list[torch.Tensor]]
     ) -> None:
-        discounts = data.discounts if data.discounts is not None else self.gamma
-        features = nets.features(data.observations)
-        next_features = nets.features(data.next_observations)
-        actions_pi, log_prob = nets.actor.sample(features, self._noise(data.actions))
-        log_prob = log_prob.reshape(-1, 1)
-
-        if nets.ent_coef_optimizer is not None and self.log_ent_coef is not None:
-            log_ent_coef = self.log_ent_coef.detach()
-            ent_coef = torch.exp(log_ent_coef)
-            error = log_prob.detach() + self.target_entropy
-            logged["ent_coef_loss"].append(-(log_ent_coef * error).mean().reshape(1))
-            # d/d(log_ent_coef) of SB3's -(log_ent_coef * error).mean()
-            nets.ent_coef_optimizer.step([-error.mean().reshape(1)])
+        # SB3 draws the actor's noise for the batch, then for the next observations.
+        noise, next_noise = self._noise(data.actions), self._noise(data.actions)
+        learned = nets.ent_coef_optimizer is not None and self.log_ent_coef is not None
+        if learned:
+            assert self.log_ent_coef is not None
+            ent_coef = torch.exp(self.log_ent_coef.detach())
         else:
             ent_coef = self.ent_coef_tensor
-        logged["ent_coef"].append(ent_coef.detach().reshape(1))
+        features = nets.features(data.observations)
 
+        critic_loss = self._critic_loss_of(nets, features, data, next_noise, ent_coef)
+        optimizer = nets.critic_optimizer
+        optimizer.step(torch.autograd.grad(critic_loss, optimizer.params))
+
+        # The actor's forward pass does not depend on the critics, so it can follow their
+        # update: SB3 runs it first only to update the entropy coefficient early, whose new
+        # value the next gradient step is the first to use.
+        actor_loss, log_prob = self._actor_loss_of(nets, features, noise, ent_coef)
+        optimizer = nets.actor_optimizer
+        optimizer.step(torch.autograd.grad(actor_loss, optimizer.params))
+
+        if learned:
+            assert self.log_ent_coef is not None and nets.ent_coef_optimizer is not None
+            error = log_prob + self.target_entropy
+            logged["ent_coef_loss"].append(-(self.log_ent_coef.detach() * error).mean().reshape(1))
+            # d/d(log_ent_coef) of SB3's -(log_ent_coef * error).mean()
+            nets.ent_coef_optimizer.step([-error.mean().reshape(1)])
+        logged["ent_coef"].append(ent_coef.detach().reshape(1))
+        logged["critic_loss"].append(critic_loss.detach().reshape(1))
+        logged["actor_loss"].append(actor_loss.detach().reshape(1))
+
+    def _critic_loss_of(
+        self,
+        nets: Networks,
+        features: torch.Tensor,
+        data: ReplayBufferSamples,
+        next_noise: torch.Tensor,
+        ent_coef: torch.Tensor,
+    ) -> torch.Tensor:
+        """The critic loss of the batch, its target computed without gradients."""
         with torch.no_grad():
-            next_actions, next_log_prob = nets.actor.sample(
-                next_features, self._noise(data.actions)
-            )
+            next_features = nets.features(data.next_observations)
+            next_actions, next_log_prob = nets.actor.sample(next_features, next_noise)
             target = self._target(
                 nets.critics_target(next_features, next_actions),
                 next_log_prob.reshape(-1, 1),
                 ent_coef,
                 data,
-                discounts,
+                data.discounts if data.discounts is not None else self.gamma,
             )
+        return self._critic_loss(nets.critics(features, data.actions), target)
 
-        critic_loss = self._critic_loss(nets.critics(features, data.actions), target)
-        optimizer = nets.critic_optimizer
-        optimizer.step(torch.autograd.grad(critic_loss, optimizer.params))
-
-        actor_value = self._actor_value(nets.critics(features, actions_pi))
-        actor_loss = (ent_coef * log_prob - actor_value).mean()
-        optimizer = nets.actor_optimizer
-        optimizer.step(torch.autograd.grad(actor_loss, optimizer.params))
-
-        logged["critic_loss"].append(critic_loss.detach().reshape(1))
-        logged["actor_loss"].append(actor_loss.detach().reshape(1))
+    def _actor_loss_of(
+        self, nets: Networks, features: torch.Tensor, noise: torch.Tensor, ent_coef: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The actor loss through the (updated) critics, and the actions' ``(batch, 1)``
+        log-probabilities, detached."""
+        actions, log_prob = nets.actor.sample(features, noise)
+        log_prob = log_prob.reshape(-1, 1)
+        actor_loss = (
+            ent_coef * log_prob - self._actor_value(nets.critics(features, actions))
+        ).mean()
+        return actor_loss, log_prob.detach()
 
     @staticmethod
     def _noise(actions: torch.Tensor) -> torch.Tensor:
