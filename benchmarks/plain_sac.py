@@ -49,10 +49,13 @@ class LastValues(KVWriter):
         self.times.append((step, time.perf_counter()))
 
     def rate_after(self, step: int) -> float:
-        """Env steps per second from the first write at or past ``step`` to the last."""
-        start = next((s, t) for s, t in self.times if s >= step)
-        end = self.times[-1]
-        return (end[0] - start[0]) / (end[1] - start[1])
+        """Env steps per second from the first write at or past ``step`` to the last (NaN
+        for a run too short to have two of them)."""
+        after = [(s, t) for s, t in self.times if s >= step]
+        if len(after) < 2:
+            return float("nan")
+        (first_step, first_time), (last_step, last_time) = after[0], after[-1]
+        return (last_step - first_step) / (last_time - first_time)
 
     def close(self) -> None:
         pass

@@ -7,11 +7,12 @@ SB3 on the same model, and the cost of one gradient step against its arithmetic 
 1. Both sides run as a new Python process with the shipped hyperparameters, seed 0, one
    PyTorch thread, timed from the command's start to its exit (imports, set-up, the 1,000
    random ``learning_starts`` steps and the training steps): ``robot6 train --episodes N``
-   (checkpoint every episode, replay log, CSV, TensorBoard) against the plain script
+   (its default engine, the fast one; checkpoint every episode, replay log, CSV, TensorBoard)
+   against the plain script
    ``benchmarks/plain_sac.py``: ``SAC("MlpPolicy", ...).learn(N * 50)`` with no callbacks and
    no files. ``benchmarks/vec_envs.py`` runs the same comparison with several envs.
-2. The update loop: ``model.train(gradient_steps=G)`` timed on a buffer of random-action
-   transitions, for SAC and TQC. Its FLOPs are counted by ``torch.utils.flop_counter``
+2. The update loop: ``model.train(gradient_steps=G)`` of SB3's own SAC and TQC, timed on a
+   buffer of random-action transitions (``benchmarks/engine.py`` times the fast engine's). Its FLOPs are counted by ``torch.utils.flop_counter``
    (matmuls forward and backward); the floor is FLOPs / the machine's matmul FLOP/s, measured
    both at the nets' own shapes (batch x width x width) and at a large square matmul (peak).
 3. Where one training env step goes: gradient step, policy action, env step, and the rest
@@ -105,17 +106,18 @@ def run_robot6(setup: TrainingSetup, folder: Path) -> CommandRun:
 def _logged_fps(runs_dir: Path, learning_starts: int) -> tuple[float, float]:
     """The last ``time/fps`` in the TensorBoard events of the one run in ``runs_dir``, and the
     env steps per second from the first of them at or past ``learning_starts`` to the last
-    (by the events' wall times)."""
+    (by the events' wall times; NaN for a run too short to have two of them)."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     (log_dir,) = [path for path in runs_dir.iterdir() if path.is_dir()]
     events = EventAccumulator(str(log_dir), size_guidance={"scalars": 0})
     events.Reload()
     scalars = events.Scalars("time/fps")
-    start = next(event for event in scalars if event.step >= learning_starts)
-    end = scalars[-1]
-    train_fps = (end.step - start.step) / (end.wall_time - start.wall_time)
-    return float(end.value), train_fps
+    training = [event for event in scalars if event.step >= learning_starts]
+    if len(training) < 2:
+        return float(scalars[-1].value), float("nan")  # too short to have a training phase
+    start, end = training[0], training[-1]
+    return float(end.value), (end.step - start.step) / (end.wall_time - start.wall_time)
 
 
 def run_plain(setup: TrainingSetup, folder: Path) -> CommandRun:
