@@ -263,16 +263,17 @@ def test_an_export_of_a_fast_checkpoint_loads_with_sb3_and_predicts_the_same(
     assert max_prediction_difference(fast, tmp_path / "model.zip") == 0.0
 
     fast.save(tmp_path / "saved.zip")  # SB3's own save of a fast model
-    loaded = (
-        SAC.load(tmp_path / "saved.zip")
-        if isinstance(fast, SAC)
-        else TQC.load(tmp_path / "saved.zip")
-    )
+    loaded = TQC.load(tmp_path / "saved.zip", env=_env())
     observations = np.stack([fast.observation_space.sample() for _ in range(20)])
     assert np.array_equal(
         fast.predict(observations, deterministic=True)[0],
         loaded.predict(observations, deterministic=True)[0],
     )
+    # SB3's own update trains on from it: each parameter's Adam step counts once per update.
+    saved_steps = {p: state["step"].item() for p, state in loaded.critic.optimizer.state.items()}
+    loaded.learn(20, reset_num_timesteps=False)
+    for param, state in loaded.critic.optimizer.state.items():
+        assert state["step"].item() == saved_steps[param] + 20
     reloaded = FastTQC.load(tmp_path / "saved.zip", env=_env())
     reloaded.learn(40)
     assert describe_engine(reloaded) == "fast (eager)"

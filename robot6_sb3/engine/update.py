@@ -240,7 +240,7 @@ class FastUpdate(OffPolicyAlgorithm):
         if self.ent_coef_optimizer is not None:
             optimizers.append(self.ent_coef_optimizer)
         self._update_learning_rate(optimizers)
-        logged: dict[str, list[torch.Tensor]] = {
+        logged: dict[str, list[float]] = {
             "ent_coef_loss": [],
             "ent_coef": [],
             "actor_loss": [],
@@ -258,10 +258,10 @@ class FastUpdate(OffPolicyAlgorithm):
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         for name in ("ent_coef", "actor_loss", "critic_loss", "ent_coef_loss"):
             if logged[name]:
-                self.logger.record(f"train/{name}", np.mean(torch.cat(logged[name]).tolist()))
+                self.logger.record(f"train/{name}", np.mean(logged[name]))
 
     def _step(
-        self, nets: Networks, data: ReplayBufferSamples, logged: dict[str, list[torch.Tensor]]
+        self, nets: Networks, data: ReplayBufferSamples, logged: dict[str, list[float]]
     ) -> None:
         # SB3 draws the actor's noise for the batch, then for the next observations.
         noise, next_noise = self._noise(data.actions), self._noise(data.actions)
@@ -287,12 +287,12 @@ class FastUpdate(OffPolicyAlgorithm):
         if learned:
             assert self.log_ent_coef is not None and nets.ent_coef_optimizer is not None
             error = log_prob + self.target_entropy
-            logged["ent_coef_loss"].append(-(self.log_ent_coef.detach() * error).mean().reshape(1))
+            logged["ent_coef_loss"].append(-(self.log_ent_coef.detach() * error).mean().item())
             # d/d(log_ent_coef) of SB3's -(log_ent_coef * error).mean()
             nets.ent_coef_optimizer.step([-error.mean().reshape(1)])
-        logged["ent_coef"].append(ent_coef.detach().reshape(1))
-        logged["critic_loss"].append(critic_loss.detach().reshape(1))
-        logged["actor_loss"].append(actor_loss.detach().reshape(1))
+        logged["ent_coef"].append(ent_coef.item())
+        logged["critic_loss"].append(critic_loss.item())
+        logged["actor_loss"].append(actor_loss.item())
 
     def _critic_loss_of(
         self,
