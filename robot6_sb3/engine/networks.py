@@ -69,7 +69,8 @@ class Mlp:
             elif type(child).__module__ == ACTIVATIONS_MODULE and not list(child.parameters()):
                 if not layers or layers[-1].activation is not None:
                     raise Unsupported(f"{where}: {type(child).__name__} follows no Linear")
-                activation = torch.relu if type(child) is nn.ReLU else child.forward
+                # In place: the output of F.linear is new, and its backward does not need it.
+                activation = torch.relu_ if type(child) is nn.ReLU else child.forward
                 layers[-1] = dataclasses.replace(layers[-1], activation=activation)
             else:
                 raise Unsupported(f"{where} holds a {type(child).__name__} layer")
