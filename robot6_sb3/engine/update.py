@@ -1,8 +1,8 @@
 """The fast gradient update shared by :class:`~robot6_sb3.engine.FastSAC` and
 :class:`~robot6_sb3.engine.FastTQC`: SB3's ``train()`` step by step, computed leaner.
 
-Per gradient step, in SB3's order and with SB3's random draws (the replay batch from NumPy's
-global generator, the actor's noise from PyTorch's, same shapes, same order):
+Per gradient step, with SB3's random draws (the replay batch from NumPy's global generator,
+the actor's noise from PyTorch's, same shapes, same order):
 
 1. sample a batch, draw the actor's noise; compute the observations' features once for
    every network;
@@ -26,7 +26,6 @@ same noise, through the same lean network calls, for flat Box observations.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -37,89 +36,11 @@ from stable_baselines3.common.preprocessing import is_image_space
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from stable_baselines3.common.utils import is_vectorized_observation
 
-from robot6_sb3.engine.adam import FlatAdam, FlatParameters
-from robot6_sb3.engine.networks import (
-    Critics,
-    SquashedGaussianActor,
-    Unsupported,
-    features_of,
-    mode_dependent,
-    switch_mode_only_on_change,
-)
-from robot6_sb3.engine.sampling import ReplaySampler
+from robot6_sb3.engine.networks import Unsupported, switch_mode_only_on_change
+from robot6_sb3.engine.parts import UpdateParts, sources
 
 FAST = "fast"
 """Name of this engine (``robot6 train --engine fast``)."""
-
-
-@dataclass
-class Networks:
-    """What the fast update computes with, read from a model's policy and optimizers."""
-
-    features: Any
-    actor: SquashedGaussianActor
-    critics: Critics
-    critics_target: Critics
-    actor_optimizer: FlatAdam
-    critic_optimizer: FlatAdam
-    ent_coef_optimizer: FlatAdam | None
-    target_parameters: FlatParameters
-    sampler: ReplaySampler | None
-    """Samples the replay buffer as SB3 does, faster (``None``: SB3 samples it)."""
-
-    @classmethod
-    def of(cls, model: Any) -> Networks:
-        """:raises Unsupported: naming what the fast update does not compute"""
-        policy = model.policy
-        if mode_dependent(policy):
-            raise Unsupported("the policy has batch norm or dropout layers")
-        if model.use_sde:
-            raise Unsupported("gSDE exploration (use_sde=True)")
-        critic_optimizer = FlatAdam(model.critic.optimizer, "critic.optimizer")
-        if critic_optimizer.params != list(model.critic.parameters()):
-            raise Unsupported("critic.optimizer does not train every critic parameter")
-        target_parameters = list(model.critic_target.parameters())
-        if [p.shape for p in critic_optimizer.params] != [p.shape for p in target_parameters]:
-            raise Unsupported("the target critics differ from the critics")
-        ent_coef_optimizer = model.ent_coef_optimizer
-        return cls(
-            features=features_of(policy),
-            actor=SquashedGaussianActor(model.actor),
-            critics=Critics(model.critic, "critic"),
-            critics_target=Critics(model.critic_target, "critic_target"),
-            actor_optimizer=FlatAdam(model.actor.optimizer, "actor.optimizer"),
-            critic_optimizer=critic_optimizer,
-            ent_coef_optimizer=None
-            if ent_coef_optimizer is None
-            else FlatAdam(ent_coef_optimizer, "ent_coef_optimizer"),
-            target_parameters=FlatParameters(target_parameters, "critic_target"),
-            sampler=ReplaySampler(model.replay_buffer)
-            if ReplaySampler.supports(model.replay_buffer)
-            else None,
-        )
-
-    def bind(self) -> None:
-        """Flatten again whatever was replaced since the last update (see
-        :mod:`robot6_sb3.engine.adam`).
-
-        :raises Unsupported: for optimizer state the flat update cannot continue
-        """
-        for optimizer in (self.actor_optimizer, self.critic_optimizer, self.ent_coef_optimizer):
-            if optimizer is not None:
-                optimizer.bind()
-        self.target_parameters.bind()
-
-
-def _watched(model: Any) -> tuple[Any, ...]:
-    """The objects the fast update's :class:`Networks` are read from."""
-    return (
-        model.policy,
-        model.replay_buffer,
-        model.actor.optimizer,
-        model.critic.optimizer,
-        model.ent_coef_optimizer,
-        model.log_ent_coef,
-    )
 
 
 class FastUpdate(OffPolicyAlgorithm):
@@ -129,9 +50,9 @@ class FastUpdate(OffPolicyAlgorithm):
     actions; everything else, and everything SB3 saves, is the algorithm's own.
     """
 
-    _fast: Networks | None = None
+    _fast: UpdateParts | None = None
     _fast_unsupported: str | None = None
-    _fast_watched: tuple[Any, ...] = ()
+    _fast_sources: tuple[Any, ...] = ()
 
     # Declared by SAC and TQC themselves.
     actor: Any
@@ -146,31 +67,31 @@ class FastUpdate(OffPolicyAlgorithm):
     def _setup_model(self) -> None:
         super()._setup_model()
         switch_mode_only_on_change(self.policy)
-        self._fast_watched = ()
-        self._fast_networks()
+        self._fast_sources = ()
+        self._fast_parts()
 
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "_fast", "_fast_unsupported", "_fast_watched"]
+        return [*super()._excluded_save_params(), "_fast", "_fast_unsupported", "_fast_sources"]
 
     @property
     def update_engine(self) -> str:
         """``"fast (eager)"``, or why this model's update is SB3's own."""
-        if self._fast_networks() is None:
+        if self._fast_parts() is None:
             return f"sb3 (the fast engine does not support {self._fast_unsupported})"
         return f"{FAST} (eager)"
 
-    def _fast_networks(self) -> Networks | None:
-        """The networks the fast update computes with, or ``None`` (and the reason in
+    def _fast_parts(self) -> UpdateParts | None:
+        """What the fast update computes with, or ``None`` (and the reason in
         ``_fast_unsupported``); read again when the policy, an optimizer or the buffer is
         replaced."""
-        watched = _watched(self)
-        if len(watched) == len(self._fast_watched) and all(
-            new is old for new, old in zip(watched, self._fast_watched, strict=True)
+        current = sources(self)
+        if len(current) == len(self._fast_sources) and all(
+            new is old for new, old in zip(current, self._fast_sources, strict=True)
         ):
             return self._fast
-        self._fast_watched = watched
+        self._fast_sources = current
         try:
-            self._fast = Networks.of(self)
+            self._fast = UpdateParts.of(self)
             self._fast.bind()
         except Unsupported as exc:
             self._fast, self._fast_unsupported = None, str(exc)
@@ -185,10 +106,10 @@ class FastUpdate(OffPolicyAlgorithm):
     ) -> tuple[np.ndarray, tuple[np.ndarray, ...] | None]:
         """SB3's ``predict``, computed without ``torch.distributions`` and module calls for
         flat Box observations (the same actions, bit for bit; others go through SB3)."""
-        nets = self._fast_networks()
+        parts = self._fast_parts()
         space = self.observation_space
         if (
-            nets is None
+            parts is None
             or not isinstance(observation, np.ndarray)
             or not isinstance(space, spaces.Box)
             or is_image_space(space)
@@ -197,7 +118,7 @@ class FastUpdate(OffPolicyAlgorithm):
         vectorized = is_vectorized_observation(observation, space)
         obs = torch.as_tensor(observation.reshape((-1, *space.shape)), device=self.device)
         with torch.no_grad():
-            actions = nets.actor.act(nets.features(obs), deterministic)
+            actions = parts.actor.act(parts.features(obs), deterministic)
         # SAC's and TQC's actors squash their output: rescale it to the action space.
         unscaled = self.policy.unscale_action(
             actions.cpu().numpy().reshape((-1, *self.action_space.shape))
@@ -226,14 +147,14 @@ class FastUpdate(OffPolicyAlgorithm):
     # -- the update ------------------------------------------------------------------------
 
     def train(self, gradient_steps: int, batch_size: int = 64) -> None:
-        nets = self._fast_networks()
-        if nets is not None:
+        parts = self._fast_parts()
+        if parts is not None:
             try:
-                nets.bind()
+                parts.bind()
             except Unsupported as exc:
                 self._fast, self._fast_unsupported = None, str(exc)
-                nets = None
-        if nets is None:
+                parts = None
+        if parts is None:
             super().train(gradient_steps, batch_size)  # type: ignore[safe-super]
             return
         optimizers = [self.actor.optimizer, self.critic.optimizer]
@@ -247,13 +168,13 @@ class FastUpdate(OffPolicyAlgorithm):
             "critic_loss": [],
         }
         for gradient_step in range(gradient_steps):
-            if nets.sampler is not None and self._vec_normalize_env is None:
-                data = nets.sampler.sample(batch_size)
+            if parts.sampler is not None and self._vec_normalize_env is None:
+                data = parts.sampler.sample(batch_size)
             else:
                 data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)  # type: ignore[union-attr]
-            self._step(nets, data, logged)
+            self._step(parts, data, logged)
             if gradient_step % self.target_update_interval == 0:
-                nets.target_parameters.polyak_towards(nets.critic_optimizer.parameters, self.tau)
+                parts.target_parameters.polyak_towards(parts.critic_optimizer.parameters, self.tau)
         self._n_updates += gradient_steps
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         for name in ("ent_coef", "actor_loss", "critic_loss", "ent_coef_loss"):
@@ -261,42 +182,42 @@ class FastUpdate(OffPolicyAlgorithm):
                 self.logger.record(f"train/{name}", np.mean(logged[name]))
 
     def _step(
-        self, nets: Networks, data: ReplayBufferSamples, logged: dict[str, list[float]]
+        self, parts: UpdateParts, data: ReplayBufferSamples, logged: dict[str, list[float]]
     ) -> None:
         # SB3 draws the actor's noise for the batch, then for the next observations.
         noise, next_noise = self._noise(data.actions), self._noise(data.actions)
-        learned = nets.ent_coef_optimizer is not None and self.log_ent_coef is not None
+        learned = parts.ent_coef_optimizer is not None and self.log_ent_coef is not None
         if learned:
             assert self.log_ent_coef is not None
             ent_coef = torch.exp(self.log_ent_coef.detach())
         else:
             ent_coef = self.ent_coef_tensor
-        features = nets.features(data.observations)
+        features = parts.features(data.observations)
 
-        critic_loss = self._critic_loss_of(nets, features, data, next_noise, ent_coef)
-        optimizer = nets.critic_optimizer
+        critic_loss = self._critic_loss_of(parts, features, data, next_noise, ent_coef)
+        optimizer = parts.critic_optimizer
         optimizer.step(torch.autograd.grad(critic_loss, optimizer.params))
 
         # The actor's forward pass does not depend on the critics, so it can follow their
         # update: SB3 runs it first only to update the entropy coefficient early, whose new
         # value the next gradient step is the first to use.
-        actor_loss, log_prob = self._actor_loss_of(nets, features, noise, ent_coef)
-        optimizer = nets.actor_optimizer
+        actor_loss, log_prob = self._actor_loss_of(parts, features, noise, ent_coef)
+        optimizer = parts.actor_optimizer
         optimizer.step(torch.autograd.grad(actor_loss, optimizer.params))
 
         if learned:
-            assert self.log_ent_coef is not None and nets.ent_coef_optimizer is not None
+            assert self.log_ent_coef is not None and parts.ent_coef_optimizer is not None
             error = log_prob + self.target_entropy
             logged["ent_coef_loss"].append(-(self.log_ent_coef.detach() * error).mean().item())
             # d/d(log_ent_coef) of SB3's -(log_ent_coef * error).mean()
-            nets.ent_coef_optimizer.step([-error.mean().reshape(1)])
+            parts.ent_coef_optimizer.step([-error.mean().reshape(1)])
         logged["ent_coef"].append(ent_coef.item())
         logged["critic_loss"].append(critic_loss.item())
         logged["actor_loss"].append(actor_loss.item())
 
     def _critic_loss_of(
         self,
-        nets: Networks,
+        parts: UpdateParts,
         features: torch.Tensor,
         data: ReplayBufferSamples,
         next_noise: torch.Tensor,
@@ -304,26 +225,30 @@ class FastUpdate(OffPolicyAlgorithm):
     ) -> torch.Tensor:
         """The critic loss of the batch, its target computed without gradients."""
         with torch.no_grad():
-            next_features = nets.features(data.next_observations)
-            next_actions, next_log_prob = nets.actor.sample(next_features, next_noise)
+            next_features = parts.features(data.next_observations)
+            next_actions, next_log_prob = parts.actor.sample(next_features, next_noise)
             target = self._target(
-                nets.critics_target(next_features, next_actions),
+                parts.critics_target(next_features, next_actions),
                 next_log_prob.reshape(-1, 1),
                 ent_coef,
                 data,
                 data.discounts if data.discounts is not None else self.gamma,
             )
-        return self._critic_loss(nets.critics(features, data.actions), target)
+        return self._critic_loss(parts.critics(features, data.actions), target)
 
     def _actor_loss_of(
-        self, nets: Networks, features: torch.Tensor, noise: torch.Tensor, ent_coef: torch.Tensor
+        self,
+        parts: UpdateParts,
+        features: torch.Tensor,
+        noise: torch.Tensor,
+        ent_coef: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The actor loss through the (updated) critics, and the actions' ``(batch, 1)``
         log-probabilities, detached."""
-        actions, log_prob = nets.actor.sample(features, noise)
+        actions, log_prob = parts.actor.sample(features, noise)
         log_prob = log_prob.reshape(-1, 1)
         actor_loss = (
-            ent_coef * log_prob - self._actor_value(nets.critics(features, actions))
+            ent_coef * log_prob - self._actor_value(parts.critics(features, actions))
         ).mean()
         return actor_loss, log_prob.detach()
 
