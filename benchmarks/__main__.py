@@ -44,6 +44,11 @@ BENCHMARKS = [
     Benchmark("overhead", "Overhead of the safety net", "wall-time ratio <= 1.03"),
     Benchmark("throughput", "Training throughput", "how far from plain SB3 and the FLOP floor"),
     Benchmark(
+        "engine",
+        "Engine speed",
+        "fast engine vs plain SB3: env steps/s >= 1.6x SAC, >= 2x TQC; step <= 1.6x / 2.5x floor",
+    ),
+    Benchmark(
         "checkpoint_cost",
         "Checkpoint cost and resume latency",
         "save cost flat in buffer size; resume start-up close to a new run's",

@@ -6,8 +6,10 @@
     python -m benchmarks.overhead --quick    # a smoke run of a few seconds
 
 Both sides use the shipped hyperparameters, the same seed, env and number of steps, one
-PyTorch thread; ``learning_starts`` is lowered so that most steps train. Reported: the
-wall-time ratio (median of pairs, min-max) and where robot6 spends its time per episode:
+PyTorch thread, and SB3's own update (robot6 with ``engine="sb3"``: what the fast engine
+gains is ``benchmarks/engine.py``'s subject); ``learning_starts`` is lowered so that most
+steps train. Reported: the wall-time ratio (median of pairs, min-max) and where robot6
+spends its time per episode:
 ``ResumableCheckpointCallback._save`` on the training thread (with its replay-rows copy and
 ``build_checkpoint`` snapshot), SB3's logger dump (which writes TensorBoard), and the save's
 write job ``RunFiles._save`` on the writer thread (with the CSV append, the replay segment,
@@ -79,6 +81,7 @@ def robot6_stack(
             checkpoints_dir=Path(folder) / "checkpoints",
             runs_dir=Path(folder) / "runs",
             hyperparameters=hyperparameters,
+            engine="sb3",
         )
         plan = plan_training(config)
         learn = Timings()

@@ -1,23 +1,27 @@
-"""The plain SB3 script that the throughput benchmarks hold ``robot6 train`` against: SAC with
-the shipped hyperparameters on ``Monitor``-wrapped ``Robot6Reach-v0`` envs, no callbacks, one
-PyTorch thread, no files.
+"""The plain SB3 script that the throughput benchmarks hold ``robot6 train`` against: SAC (or
+TQC, ``"algo": "tqc"``) with the shipped hyperparameters on ``Monitor``-wrapped
+``Robot6Reach-v0`` envs, no callbacks, one PyTorch thread, no files.
 
     python -m benchmarks.plain_sac '{"steps": 2000, "n_envs": 2, "vec_env": "subproc",
                                      "seed": 0, "overrides": {"learning_starts": 500}}'
 
 Prints one JSON line: ``learn_fps``, SB3's own ``time/fps`` (env steps per second since
-``learn`` started) at the last episode's end, the figure ``robot6 train`` logs to TensorBoard.
-An in-memory logger output keeps it; SB3 logs it after every episode (``log_interval=1``, as
-in ``robot6 train``).
+``learn`` started) at the last episode's end, the figure ``robot6 train`` logs to TensorBoard,
+and ``train_fps``, env steps per second from the first episode end at or past
+``learning_starts`` to the last (the training phase, without the random warm-up). An
+in-memory logger output keeps them; SB3 logs after every episode (``log_interval=1``, as in
+``robot6 train``).
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import time
 from typing import Any
 
 import torch
+from sb3_contrib import TQC
 from stable_baselines3 import SAC
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.logger import KVWriter, Logger
@@ -27,18 +31,31 @@ import robot6_envs
 from robot6_sb3.hyperparameters import Hyperparameters
 
 VEC_ENVS = {"dummy": DummyVecEnv, "subproc": SubprocVecEnv}
+ALGORITHMS = {"sac": SAC, "tqc": TQC}
 
 
 class LastValues(KVWriter):
-    """Keeps the newest value of every key SB3 logs."""
+    """Keeps the newest value of every key SB3 logs, and when each step was logged."""
 
     def __init__(self) -> None:
         self.values: dict[str, Any] = {}
+        self.times: list[tuple[int, float]] = []
+        """``(num_timesteps, perf_counter seconds)`` of every write."""
 
     def write(
         self, key_values: dict[str, Any], key_excluded: dict[str, Any], step: int = 0
     ) -> None:
         self.values.update(key_values)
+        self.times.append((step, time.perf_counter()))
+
+    def rate_after(self, step: int) -> float:
+        """Env steps per second from the first write at or past ``step`` to the last (NaN
+        for a run too short to have two of them)."""
+        after = [(s, t) for s, t in self.times if s >= step]
+        if len(after) < 2:
+            return float("nan")
+        (first_step, first_time), (last_step, last_time) = after[0], after[-1]
+        return (last_step - first_step) / (last_time - first_time)
 
     def close(self) -> None:
         pass
@@ -57,13 +74,15 @@ def main(argv: list[str] | None = None) -> int:
         n_envs=settings["n_envs"],
         vec_env_cls=VEC_ENVS[settings["vec_env"]],
     )
-    kwargs = hyperparameters.sb3_kwargs("sac", env)
-    model = SAC("MlpPolicy", env, seed=settings["seed"], verbose=0, **kwargs)
+    algo = settings.get("algo", "sac")
+    kwargs = hyperparameters.sb3_kwargs(algo, env)
+    model = ALGORITHMS[algo]("MlpPolicy", env, seed=settings["seed"], verbose=0, **kwargs)
     logged = LastValues()
     model.set_logger(Logger(folder=None, output_formats=[logged]))
     model.learn(total_timesteps=settings["steps"], log_interval=1)
     env.close()
-    print(json.dumps({"learn_fps": logged.values["time/fps"]}))
+    train_fps = logged.rate_after(hyperparameters.learning_starts)
+    print(json.dumps({"learn_fps": logged.values["time/fps"], "train_fps": train_fps}))
     return 0
 
 

@@ -7,11 +7,12 @@ SB3 on the same model, and the cost of one gradient step against its arithmetic 
 1. Both sides run as a new Python process with the shipped hyperparameters, seed 0, one
    PyTorch thread, timed from the command's start to its exit (imports, set-up, the 1,000
    random ``learning_starts`` steps and the training steps): ``robot6 train --episodes N``
-   (checkpoint every episode, replay log, CSV, TensorBoard) against the plain script
+   (its default engine, the fast one; checkpoint every episode, replay log, CSV, TensorBoard)
+   against the plain script
    ``benchmarks/plain_sac.py``: ``SAC("MlpPolicy", ...).learn(N * 50)`` with no callbacks and
    no files. ``benchmarks/vec_envs.py`` runs the same comparison with several envs.
-2. The update loop: ``model.train(gradient_steps=G)`` timed on a buffer of random-action
-   transitions, for SAC and TQC. Its FLOPs are counted by ``torch.utils.flop_counter``
+2. The update loop: ``model.train(gradient_steps=G)`` of SB3's own SAC and TQC, timed on a
+   buffer of random-action transitions (``benchmarks/engine.py`` times the fast engine's). Its FLOPs are counted by ``torch.utils.flop_counter``
    (matmuls forward and backward); the floor is FLOPs / the machine's matmul FLOP/s, measured
    both at the nets' own shapes (batch x width x width) and at a large square matmul (peak).
 3. Where one training env step goes: gradient step, policy action, env step, and the rest
@@ -55,6 +56,9 @@ class TrainingSetup:
     overrides: dict[str, Any] = field(default_factory=dict)
     """Hyperparameters fields that differ from the shipped ones."""
     seed: int = 0
+    algo: str = "sac"
+    engine: str | None = None
+    """``robot6 train --engine`` (``None``: its default)."""
 
     @property
     def steps(self) -> int:
@@ -70,6 +74,9 @@ class CommandRun:
     learn_fps: float
     """SB3's own ``time/fps`` at the last episode's end: env steps per second inside ``learn``
     (SB3 rounds it down to a whole number)."""
+    train_fps: float = float("nan")
+    """Env steps per second of the training phase: from the first episode end at or past
+    ``learning_starts`` to the last."""
 
 
 def _robot6_options(overrides: dict[str, Any]) -> list[str]:
@@ -86,21 +93,31 @@ def run_robot6(setup: TrainingSetup, folder: Path) -> CommandRun:
     read back from the run's TensorBoard events."""
     cwd = Path(tempfile.mkdtemp(prefix="robot6-", dir=folder))
     command = [sys.executable, "-m", "robot6_sb3", "train", "--episodes", str(setup.episodes)]
-    command += ["--seed", str(setup.seed), "--no-progress"]
+    command += ["--seed", str(setup.seed), "--no-progress", "--algo", setup.algo]
     command += ["--n-envs", str(setup.n_envs), "--vec-env", setup.vec_env]
     command += ["--checkpoints-dir", "checkpoints", "--runs-dir", "runs"]
+    if setup.engine is not None:
+        command += ["--engine", setup.engine]
     seconds, _ = run_timed([*command, *_robot6_options(setup.overrides)], cwd)
-    return CommandRun(seconds, _logged_fps(cwd / "runs"))
+    learning_starts = Hyperparameters().replace(**setup.overrides).learning_starts
+    return CommandRun(seconds, *_logged_fps(cwd / "runs", learning_starts))
 
 
-def _logged_fps(runs_dir: Path) -> float:
-    """The last ``time/fps`` in the TensorBoard events of the one run in ``runs_dir``."""
+def _logged_fps(runs_dir: Path, learning_starts: int) -> tuple[float, float]:
+    """The last ``time/fps`` in the TensorBoard events of the one run in ``runs_dir``, and the
+    env steps per second from the first of them at or past ``learning_starts`` to the last
+    (by the events' wall times; NaN for a run too short to have two of them)."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     (log_dir,) = [path for path in runs_dir.iterdir() if path.is_dir()]
     events = EventAccumulator(str(log_dir), size_guidance={"scalars": 0})
     events.Reload()
-    return float(events.Scalars("time/fps")[-1].value)
+    scalars = events.Scalars("time/fps")
+    training = [event for event in scalars if event.step >= learning_starts]
+    if len(training) < 2:
+        return float(scalars[-1].value), float("nan")  # too short to have a training phase
+    start, end = training[0], training[-1]
+    return float(end.value), (end.step - start.step) / (end.wall_time - start.wall_time)
 
 
 def run_plain(setup: TrainingSetup, folder: Path) -> CommandRun:
@@ -111,10 +128,12 @@ def run_plain(setup: TrainingSetup, folder: Path) -> CommandRun:
         "vec_env": setup.vec_env,
         "seed": setup.seed,
         "overrides": setup.overrides,
+        "algo": setup.algo,
     }
     command = [sys.executable, "-m", "benchmarks.plain_sac", json.dumps(settings)]
     seconds, stdout = run_timed(command, folder)
-    return CommandRun(seconds, float(json.loads(stdout.splitlines()[-1])["learn_fps"]))
+    result = json.loads(stdout.splitlines()[-1])
+    return CommandRun(seconds, float(result["learn_fps"]), float(result["train_fps"]))
 
 
 def whole_runs(setup: TrainingSetup, pairs: int, folder: Path) -> dict[str, list[CommandRun]]:
@@ -128,10 +147,13 @@ def whole_runs(setup: TrainingSetup, pairs: int, folder: Path) -> dict[str, list
     )
 
 
-def _model(algo: str, hyperparameters: Hyperparameters) -> OffPolicyAlgorithm:
-    """A model whose buffer holds ``learning_starts`` random-action transitions."""
+def model_with_buffer(
+    algo: str, hyperparameters: Hyperparameters, cls: type[OffPolicyAlgorithm] | None = None
+) -> OffPolicyAlgorithm:
+    """A model (of ``cls``, default SB3's class of ``algo``) whose buffer holds
+    ``learning_starts`` random-action transitions."""
     env = gym.make(robot6_envs.ENV_ID)
-    cls = ALGORITHMS[algo]
+    cls = cls or ALGORITHMS[algo]
     kwargs = hyperparameters.sb3_kwargs(algo, env)
     model = cls("MlpPolicy", env, seed=0, **kwargs)
     model.learn(total_timesteps=hyperparameters.learning_starts)
@@ -177,7 +199,7 @@ def training_step_parts(
 ) -> dict[str, float]:
     """Milliseconds per env step of plain ``learn`` once every step trains, and of its parts,
     timed inside that same run: ``train``, ``predict`` and the vec env's ``step``."""
-    model = _model(algo, hyperparameters)
+    model = model_with_buffer(algo, hyperparameters)
     env = model.get_env()
     assert env is not None
     timings = Timings()
@@ -248,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for algo in ALGORITHMS:
-        model = _model(algo, hyperparameters)
+        model = model_with_buffer(algo, hyperparameters)
         flops = gradient_step_flops(model)
         times = gradient_step_ms(model, args.gradient_steps, args.repeats)
         median = statistics.median(times)

@@ -38,6 +38,11 @@ class RepairedLogWarning(Robot6Warning):
     """A run's log was damaged or deleted and has been rebuilt where the files allowed."""
 
 
+class EngineChangedWarning(Robot6Warning):
+    """A run resumed with another gradient engine than the one that made its checkpoint: it
+    continues, but not bitwise as it would have with its own engine."""
+
+
 class CheckpointWriteError(Robot6Error):
     """Saving failed (disk full, read-only folder, permission denied): exit 1.
 

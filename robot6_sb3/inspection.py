@@ -40,6 +40,7 @@ METADATA_FIELDS = (
     "model_kwargs",
     "seed",
     "device",
+    "engine",
     "run_name",
     "run_id",
     "parent",
@@ -134,7 +135,8 @@ def inspect_checkpoint(path: Path) -> CheckpointSummary:
     return CheckpointSummary(
         path=str(path),
         size_bytes=path.stat().st_size,
-        metadata={name: metadata.get(name) for name in METADATA_FIELDS},
+        metadata={name: metadata.get(name) for name in METADATA_FIELDS}
+        | {"engine": metadata_of(checkpoint).engine},
         counters=counters,
         keys=list(checkpoint),
         tensors=_tensors(checkpoint),

@@ -207,10 +207,10 @@ def apply_noise(noise: ActionNoise | None, state: list[list[float]] | None) -> N
 
 
 def actor_is_finite(model: OffPolicyAlgorithm) -> bool:
-    """Whether the actor's weights are all finite: a cheap check (one sum per tensor) that
+    """Whether the actor's weights are all finite: a cheap check (one sum of all of them) that
     runs before every action, since a NaN weight makes the next action NaN."""
     with torch.no_grad():
-        total = sum(parameter.sum() for parameter in model.actor.parameters())
+        total = torch.cat([parameter.reshape(-1) for parameter in model.actor.parameters()]).sum()
     return bool(torch.isfinite(total))
 
 

@@ -22,7 +22,14 @@ from gymnasium import spaces
 from stable_baselines3.common.vec_env import VecEnv
 
 import robot6_envs
-from robot6_sb3.algorithms import ALGORITHMS
+from robot6_sb3.algorithms import (
+    ALGORITHMS,
+    ENGINE_CLASSES,
+    SB3,
+    check_engine,
+    default_engine,
+    engine_change,
+)
 from robot6_sb3.checkpoint import Checkpoint, load_checkpoint, metadata_of
 from robot6_sb3.config_fields import ConfigError
 from robot6_sb3.devices import choose_device
@@ -75,6 +82,8 @@ class TrainingPlan:
     max_episode_steps: int
     n_envs: int = 1
     vec_env: str = "dummy"
+    engine: str = SB3
+    """The gradient engine that trains (see :mod:`robot6_sb3.engine`)."""
     source: Path | None = None
     """The checkpoint resumed, if any."""
     checkpoint: Checkpoint | None = None
@@ -170,7 +179,9 @@ def _new_run_plan(config: TrainConfig) -> TrainingPlan:
         max_episode_steps=max_episode_steps(config.env_id),
         n_envs=config.n_envs,
         vec_env=config.vec_env,
+        engine=config.engine or default_engine(config.algo),
     )
+    check_engine(plan.algo, plan.engine)
     _check_her_warm_up(plan)
     return plan
 
@@ -198,6 +209,8 @@ def _resume_plan(config: TrainConfig, source: Path, checkpoint: Checkpoint) -> T
     given = {name: getattr(config.hyperparameters, name) for name in config.given_hyperparameters()}
     hyperparameters = saved.replace(**given)
     settings = dataclasses.replace(metadata.settings, **config.given_settings())
+    engine = config.engine or metadata.engine
+    check_engine(metadata.algo, engine)
     return TrainingPlan(
         config=config,
         algo=metadata.algo,
@@ -209,14 +222,17 @@ def _resume_plan(config: TrainConfig, source: Path, checkpoint: Checkpoint) -> T
         max_episode_steps=max_episode_steps(metadata.env_id),
         n_envs=metadata.n_envs,
         vec_env=config.vec_env if config.was_given("vec_env") else metadata.vec_env,
+        engine=engine,
         source=source,
         checkpoint=checkpoint,
         continues_run=continues_run(source, metadata),
         log_dir=None
         if config.was_given("runs_dir")
         else _saved_log_dir(source, metadata.settings.log_dir),
-        exact=exactness(checkpoint, source).exact and settings.replay_log,
-        notices=_resume_notices(config, checkpoint, saved, hyperparameters, settings),
+        exact=exactness(checkpoint, source).exact
+        and settings.replay_log
+        and engine == metadata.engine,
+        notices=_resume_notices(config, checkpoint, saved, hyperparameters, settings, engine),
     )
 
 
@@ -238,6 +254,11 @@ def _check_fits(config: TrainConfig, source: Path, metadata: RunMetadata) -> Non
         )
     if metadata.algo not in ALGORITHMS:
         mismatches.append(f"algo: checkpoint names {metadata.algo}, which this version lacks")
+    if config.engine is None and metadata.engine not in ENGINE_CLASSES:
+        mismatches.append(
+            f"engine: checkpoint names {metadata.engine}, which this version lacks "
+            f"(pass --engine {SB3} to continue with Stable-Baselines3's update)"
+        )
     if mismatches:
         raise IncompatibleCheckpointError(
             f"{source} cannot continue as asked: "
@@ -252,6 +273,7 @@ def _resume_notices(
     saved: Hyperparameters,
     hyperparameters: Hyperparameters,
     settings: RunSettings,
+    engine: str,
 ) -> list[Notice]:
     """What a resume does differently from the saved run, for the user to read."""
     metadata = metadata_of(checkpoint)
@@ -273,6 +295,8 @@ def _resume_notices(
         for name in sorted(config.given_settings())
         if name != "replay_log" and getattr(metadata.settings, name) != getattr(settings, name)
     ]
+    if engine != metadata.engine:
+        notices.append(Notice("engine", engine_change(metadata.engine, engine)))
     if config.seed is not None and config.seed != metadata.seed:
         notices.append(
             Notice("seed", f"{config.seed} ignored: a resumed run continues the saved random state")

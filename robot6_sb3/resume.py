@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,16 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.utils import get_device
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
-from robot6_sb3.algorithms import algo_class
+from robot6_sb3.algorithms import algo_class, check_engine, engine_change
 from robot6_sb3.checkpoint import Checkpoint, apply_checkpoint, load_checkpoint, metadata_of
 from robot6_sb3.devices import choose_device
 from robot6_sb3.env_state import check_same_env, restore_env_state
-from robot6_sb3.errors import CheckpointError, ReplayHistoryError, UsageError
+from robot6_sb3.errors import (
+    CheckpointError,
+    EngineChangedWarning,
+    ReplayHistoryError,
+    UsageError,
+)
 from robot6_sb3.exactness import replay_root
 from robot6_sb3.layout import ENV_STATE, REPLAY, RUN_TIME_FORMAT, run_folder_of
 from robot6_sb3.model_config import build_model
@@ -49,6 +55,7 @@ def load_resumable(
     eval_env: Any = None,
     verbose: int = 1,
     labels: dict[str, Any] | None = None,
+    engine: str = SAVED,
     **overrides: Any,
 ) -> tuple[OffPolicyAlgorithm, ResumableCheckpointCallback]:
     """Restore the model a checkpoint holds, with everything exact resume needs, and the
@@ -78,6 +85,10 @@ def load_resumable(
     :param eval_env: as for the callback
     :param verbose: the callback's verbosity
     :param labels: more labels for the run's metadata (the saved ones are kept)
+    :param engine: the gradient update to train with: ``"fast"`` (:mod:`robot6_sb3.engine`,
+        SAC and TQC) or ``"sb3"`` (default: the engine the checkpoint was made with, so a plain
+        SB3 model resumes as one); another engine than the checkpoint's continues the run,
+        but not bitwise, and says so with an :class:`~robot6_sb3.errors.EngineChangedWarning`
     :param overrides: constructor arguments of the model to change (e.g.
         ``learning_rate=1e-4``), or to give where the checkpoint could not store a value
         (a learning-rate schedule, a custom class)
@@ -85,10 +96,13 @@ def load_resumable(
         that is not on disk
     :raises IncompatibleCheckpointError: when ``env`` or ``overrides`` do not fit the saved
         model
+    :raises ConfigError: (field ``engine``) for an engine that does not compute the checkpoint's algorithm
     """
     path = Path(path)
     checkpoint = load_checkpoint(path)
     metadata = RunMetadata.from_dict(checkpoint["metadata"], str(path))
+    engine = metadata.engine if engine == SAVED else engine
+    check_engine(metadata.algo, engine)
     venv = env if isinstance(env, VecEnv) else DummyVecEnv([lambda: env])
     check_same_env(_saved_env(metadata), venv)
     given = {
@@ -115,7 +129,7 @@ def load_resumable(
         if problem:
             raise ReplayHistoryError(f"{path}: {problem}")
     model = build_model(
-        algo_class(metadata.algo),
+        algo_class(metadata.algo, engine),
         {"policy": metadata.policy, "kwargs": metadata.model_kwargs},
         venv,
         str(get_device(device)),
@@ -123,6 +137,10 @@ def load_resumable(
     )
     apply_checkpoint(model, checkpoint)
     model.seed = metadata.seed  # recorded, not re-applied: the generators are restored instead
+    if engine != metadata.engine:
+        warnings.warn(
+            f"engine {engine_change(metadata.engine, engine)}", EngineChangedWarning, stacklevel=2
+        )
     if use_replay and replay is not None:
         load_buffer(model.replay_buffer, root, [dict(source) for source in replay["lineage"]])
     if checkpoint.get(ENV_STATE) is not None and venv.has_attr("set_state"):
@@ -200,7 +218,8 @@ def _default_log_path(resume: ResumePoint, run_folder: Path) -> Path | None:
 
 def model_from_checkpoint(checkpoint: Checkpoint, device: str = "cpu") -> OffPolicyAlgorithm:
     """A model with the checkpoint's networks, for evaluation or export (not for resuming: its
-    replay buffer is minimal and its env is a fresh one).
+    replay buffer is minimal and its env is a fresh one). It is SB3's own class whatever
+    engine trained the checkpoint: neither evaluating nor exporting trains.
 
     :raises UsageError: when the checkpoint's algorithm or env is unknown here, or the
         model cannot be rebuilt from it

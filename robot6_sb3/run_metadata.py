@@ -19,7 +19,7 @@ from gymnasium import spaces
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from robot6_sb3 import __version__
-from robot6_sb3.algorithms import algo_name
+from robot6_sb3.algorithms import SB3, algo_name, engine_name
 from robot6_sb3.config_fields import ConfigError, check_value, field_kind, field_names
 from robot6_sb3.env_state import env_description, inexact_reasons
 from robot6_sb3.errors import CheckpointError
@@ -60,6 +60,9 @@ class RunMetadata:
     settings: RunSettings = field(default_factory=RunSettings)
     seed: int | None = None
     device: str = "cpu"
+    engine: str = SB3
+    """Whose gradient update trains the model: ``fast`` (:mod:`robot6_sb3.engine`) or ``sb3``
+    (Stable-Baselines3's own; every checkpoint made before the fast engine existed)."""
     exact: bool = True
     """Whether resuming continues bitwise like the uninterrupted run (on CPU)."""
     inexact_reasons: list[str] = field(default_factory=list)
@@ -119,6 +122,7 @@ class RunMetadata:
             settings=settings,
             seed=model.seed,
             device=model.device.type,
+            engine=engine_name(model),
             exact=not reasons,
             inexact_reasons=reasons,
             parent=parent,

@@ -10,6 +10,7 @@ until the run has its episodes or is asked to stop.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +26,8 @@ from stable_baselines3.common.vec_env import VecEnv
 from robot6_sb3.algorithms import algo_class
 from robot6_sb3.config_fields import ConfigError
 from robot6_sb3.devices import choose_device
-from robot6_sb3.errors import CheckpointWriteError, TrainingDivergedError
+from robot6_sb3.engine import describe_engine
+from robot6_sb3.errors import CheckpointWriteError, EngineChangedWarning, TrainingDivergedError
 from robot6_sb3.layout import RunPaths, create_run, remove_empty_run, run_folder_of
 from robot6_sb3.model_state import capture_networks, non_finite_parts
 from robot6_sb3.planning import TrainingPlan, checkpoints_root
@@ -57,7 +59,8 @@ def build_model(plan: TrainingPlan, env: VecEnv, device: str) -> OffPolicyAlgori
     """A fresh model for a new run of ``plan``."""
     policy = "MultiInputPolicy" if isinstance(env.observation_space, spaces.Dict) else "MlpPolicy"
     kwargs = plan.hyperparameters.sb3_kwargs(plan.algo, env)
-    return algo_class(plan.algo)(policy, env, seed=plan.seed, device=device, verbose=0, **kwargs)
+    cls = algo_class(plan.algo, plan.engine)
+    return cls(policy, env, seed=plan.seed, device=device, verbose=0, **kwargs)
 
 
 def _rounds(plan: TrainingPlan, n_envs: int) -> int:
@@ -94,6 +97,8 @@ class TrainingStart:
     metadata: RunMetadata
     """The run: algorithm, env, seed, device, exactness, parent."""
     plan: TrainingPlan
+    engine: str
+    """Which gradient update trains, as :func:`robot6_sb3.engine.describe_engine` says it."""
 
 
 class _OnStart(BaseCallback):
@@ -111,7 +116,8 @@ class _OnStart(BaseCallback):
 
     def _on_training_start(self) -> None:
         assert self._saver.metadata is not None
-        self._report(TrainingStart(self._paths, self._saver.metadata, self._plan))
+        engine = describe_engine(self.model)
+        self._report(TrainingStart(self._paths, self._saver.metadata, self._plan, engine))
 
     def _on_step(self) -> bool:
         return True
@@ -162,17 +168,21 @@ def run_training(
                 labels=config.labels,
             )
         else:
-            model, saver = load_resumable(
-                plan.source,
-                env,
-                device,
-                save_path=None if plan.continues_run else paths.checkpoint_dir,
-                log_path=paths.log_dir,
-                verbose=0,
-                labels=config.labels,
-                **config.given_settings(),
-                **plan.model_overrides(env),
-            )
+            with warnings.catch_warnings():
+                # The plan's notices already say so.
+                warnings.simplefilter("ignore", EngineChangedWarning)
+                model, saver = load_resumable(
+                    plan.source,
+                    env,
+                    device,
+                    save_path=None if plan.continues_run else paths.checkpoint_dir,
+                    log_path=paths.log_dir,
+                    verbose=0,
+                    labels=config.labels,
+                    engine=plan.engine,
+                    **config.given_settings(),
+                    **plan.model_overrides(env),
+                )
         # No SB3 output of its own: the callback writes TensorBoard into the run's log folder.
         model.set_logger(Logger(folder=str(paths.log_dir), output_formats=[]))
         stopper = StopTrainingOnRequest(should_stop)

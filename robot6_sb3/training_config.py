@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import robot6_envs
-from robot6_sb3.algorithms import ALGORITHMS
+from robot6_sb3.algorithms import ALGORITHMS, ENGINE_CLASSES
 from robot6_sb3.config_fields import ConfigError, check_fields, field_help, field_names, setting
 from robot6_sb3.devices import DEVICES
 from robot6_sb3.hyperparameters import Hyperparameters
@@ -52,6 +52,10 @@ class TrainConfig:
     """Envs stepped together, each episode logged as it ends."""
     vec_env: str = setting("dummy", choices=VEC_ENV_KINDS)
     """How the envs run: dummy (one process) or subproc (a process each)."""
+    engine: str | None = setting(None, choices=tuple(ENGINE_CLASSES))
+    """Whose gradient update trains: fast (SB3's update computed faster; sac and tqc) or sb3
+    (Stable-Baselines3's own). Unset: fast for sac and tqc, sb3 for the others; a resumed run
+    keeps its own (another one continues it, but not bitwise)."""
     checkpoints_dir: Path = DEFAULT_CHECKPOINTS_DIR
     """Folder holding one sub-folder of checkpoints per run."""
     runs_dir: Path = DEFAULT_RUNS_DIR
@@ -129,7 +133,7 @@ ALL_FIELDS = OWN_FIELDS | SETTINGS_FIELDS | HYPERPARAMETER_FIELDS
 """Every name :meth:`TrainConfig.from_options` takes."""
 
 KEPT_ON_RESUME = (
-    frozenset({"env_id", "algo", "n_envs", "vec_env", "runs_dir"})
+    frozenset({"env_id", "algo", "n_envs", "vec_env", "engine", "runs_dir"})
     | SETTINGS_FIELDS
     | HYPERPARAMETER_FIELDS
 )

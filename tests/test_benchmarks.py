@@ -38,6 +38,15 @@ EXPECTED = {
         "| TQC |",
         "| **measured total** |",
     ],
+    "engine": [
+        "| SAC | sb3 |",
+        "| SAC | fast (eager) |",
+        "| TQC | fast (eager) |",
+        "| `robot6 train --algo sac --engine fast` |",
+        "| `robot6 train --algo tqc --engine sb3` |",
+        "| plain SB3 `TQC(...).learn(",
+        "Targets ",
+    ],
     "checkpoint_cost": [
         "| transitions in buffer | training thread per save | writer thread per save |",
         "| 10,000 |",

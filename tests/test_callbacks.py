@@ -28,6 +28,7 @@ from stable_baselines3.her.her_replay_buffer import HerReplayBuffer
 import tests.point_env  # noqa: F401  (registers the point envs)
 from robot6_sb3 import InexactResumeWarning, ResumableCheckpointCallback, load_resumable
 from robot6_sb3.checkpoint import load_checkpoint
+from robot6_sb3.engine import FastSAC, FastTQC
 from robot6_sb3.errors import TrainingDivergedError, UnsupportedSetupError, UsageError
 from robot6_sb3.exactness import exactness
 from robot6_sb3.layout import ENV_STATE, MODEL, RNG_STATE, TRAINING_STATE
@@ -76,6 +77,10 @@ def _noise(kind: type, dims: int = 2) -> Any:
 
 CASES = {
     "sac-auto-entropy": Case(SAC),
+    "fast-sac-auto-entropy": Case(FastSAC),
+    "fast-tqc-3-critics-2-envs": Case(
+        FastTQC, n_envs=2, kwargs={"policy_kwargs": {"n_critics": 3, "n_quantiles": 10}}
+    ),
     "sac-fixed-entropy-3-envs": Case(SAC, n_envs=3, steps=300, kwargs={"ent_coef": 0.1}),
     "tqc-5-critics-10-quantiles-subproc": Case(
         TQC,

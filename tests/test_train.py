@@ -167,6 +167,7 @@ def test_a_header_comes_first_and_the_summary_names_the_next_commands(
         f"Run {run} (new run): SAC on Robot6Reach-v0, 1 env (dummy), seed 3, cpu"
     )
     assert lines[1].strip() == f"checkpoints: checkpoints/{run}/  logs: runs/{run}/"
+    assert lines[2].strip() == "engine: fast (eager)"
     after = result.stdout.split("Next:\n", 1)[1]
     for command in (
         f"robot6 eval checkpoints/{run}/best.pth",
@@ -178,4 +179,5 @@ def test_a_header_comes_first_and_the_summary_names_the_next_commands(
 
     resumed = robot6("train", "--resume", "--episodes", "3", *TINY)
     assert f"Run {run} (continuing)" in resumed.stdout
+    assert "engine: fast (eager)" in resumed.stdout, "a resumed run keeps its engine"
     assert f"from checkpoints/{run}/latest.pth; the continuation is exact" in resumed.stdout

@@ -134,7 +134,7 @@ def _summary_rows(summary: CheckpointSummary) -> list[tuple[str, str]]:
         (
             "algorithm",
             f"{metadata['algo'].upper()} on {metadata['env_id']}, {metadata['n_envs']} env(s) "
-            f"({metadata['vec_env']}), net {net}",
+            f"({metadata['vec_env']}), net {net}, {metadata['engine']} engine",
         ),
         (
             "progress",

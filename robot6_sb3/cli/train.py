@@ -108,6 +108,7 @@ def _header(start: TrainingStart) -> None:
         f"episodes {plan.start_episode} -> {plan.config.episodes}"
     )
     out.print(f"  checkpoints: {shown(paths.checkpoint_dir)}/  logs: {shown(paths.log_dir)}/")
+    out.print(f"  engine: {start.engine}")
     if plan.source is not None:
         exact = "exact" if plan.exact else "not exact"
         out.print(f"  from {shown(plan.source)}; the continuation is {exact}")
@@ -166,6 +167,7 @@ def train(
     runs_dir: Annotated[Path | None, _option("runs_dir", file_okay=False)] = None,
     n_envs: Annotated[int | None, _option("n_envs")] = None,
     vec_env: Annotated[str | None, _option("vec_env")] = None,
+    engine: Annotated[str | None, _option("engine")] = None,
     learning_rate: Annotated[float | None, _option("learning_rate")] = None,
     batch_size: Annotated[int | None, _option("batch_size")] = None,
     buffer_size: Annotated[int | None, _option("buffer_size")] = None,
