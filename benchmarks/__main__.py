@@ -56,7 +56,7 @@ BENCHMARKS = [
     Benchmark(
         "time_to_skill",
         "Time to skill",
-        "95% success within 10,000 env steps and 3 minutes, every seed",
+        "95% success within 5,000 env steps for 8 of 10 seeds, median <= 25 s of training",
     ),
     Benchmark(
         "vec_envs",

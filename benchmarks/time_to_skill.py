@@ -2,7 +2,7 @@
 95% success, SAC and TQC with the shipped ``Hyperparameters`` on ``Robot6Reach-v0``, side by
 side with SB3-default SAC and TQC on panda-gym's ``PandaReachDense-v3``.
 
-    python -m benchmarks.time_to_skill            # robot6 seeds 0-2, panda seed 0
+    python -m benchmarks.time_to_skill            # robot6 SAC seeds 0-9, panda seed 0
     python -m benchmarks.time_to_skill --quick    # a smoke run of a few seconds
     python -m benchmarks.time_to_skill --env Robot6ReachGoal-v0 --algos sac --panda-seeds
 
@@ -13,8 +13,10 @@ goal-conditioned ``Robot6ReachGoal-v0``). Evaluations run every ``--eval-freq`` 
 separate env reset with a fixed seed (the same targets every time); see
 ``benchmarks/learnability.py``. Wall time to skill counts training only (inside ``learn``),
 because a user's run does not stop to evaluate; the total with evaluations is shown beside it.
-The targets hold for ``Robot6Reach-v0``; with another ``--env``, every seed should reach the
-threshold within ``--max-steps``.
+The targets hold for ``Robot6Reach-v0``: at least :data:`TARGET_SHARE` of the seeds within
+:data:`TARGET_STEPS` env steps, and a median training time to the threshold of at most
+:data:`TARGET_SECONDS`; with another ``--env``, every seed should reach the threshold within
+``--max-steps``.
 """
 
 from __future__ import annotations
@@ -45,10 +47,13 @@ from robot6_sb3.training_config import TrainConfig
 
 ALGORITHMS: dict[str, type[OffPolicyAlgorithm]] = {"sac": SAC, "tqc": TQC}
 
-TARGET_STEPS = 10_000
-"""Every robot6 seed should reach the threshold within this many env steps..."""
-TARGET_SECONDS = 180.0
-"""... and within this much training wall time on the 2-core benchmark machine."""
+TARGET_STEPS = 5_000
+"""Env steps within which a seed should reach the threshold..."""
+TARGET_SHARE = 0.8
+"""... for at least this share of the seeds (8 of seeds 0-9) ..."""
+TARGET_SECONDS = 25.0
+"""... with a median training time to the threshold of at most this, on the 2-core benchmark
+machine, one PyTorch thread."""
 
 TABLE_HEADER = (
     "| algo | env | seed | env steps to threshold | training wall to threshold "
@@ -98,28 +103,38 @@ def robot6_runs(
     return results
 
 
-def met_target(result: SeedResult, steps: int, seconds: float | None) -> bool:
-    """Whether ``result`` reached the threshold within ``steps`` and ``seconds`` of training."""
-    return (
-        result.steps_to_threshold is not None
-        and result.steps_to_threshold <= steps
-        and (seconds is None or (result.train_s_to_threshold or 0.0) <= seconds)
-    )
+def within(result: SeedResult, steps: int) -> bool:
+    """Whether ``result`` reached the threshold within ``steps`` env steps."""
+    return result.steps_to_threshold is not None and result.steps_to_threshold <= steps
+
+
+def median_seconds(results: list[SeedResult]) -> float | None:
+    """The median training time to the threshold of the seeds that reached it."""
+    reached = [r.train_s_to_threshold or 0.0 for r in results if r.steps_to_threshold is not None]
+    return statistics.median(reached) if reached else None
+
+
+def met_targets(results: list[SeedResult], steps: int, share: float, seconds: float | None) -> bool:
+    """At least ``share`` of the seeds within ``steps``, and (``seconds`` given) a median
+    training time to the threshold of at most ``seconds``."""
+    enough = sum(within(result, steps) for result in results) >= share * len(results)
+    median = median_seconds(results)
+    return enough and (seconds is None or (median is not None and median <= seconds))
 
 
 def summary(
     algo: str, env_id: str, results: list[SeedResult], steps: int, seconds: float | None
 ) -> str:
-    """How many seeds met the target, and the medians of those that reached the threshold."""
-    met = sum(met_target(result, steps, seconds) for result in results)
+    """How many seeds reached the threshold within ``steps``, and the medians of those that
+    reached it at all."""
+    met = sum(within(result, steps) for result in results)
     text = f"{algo.upper()} on {env_id}: {met}/{len(results)} seeds within {steps:,} steps"
-    if seconds is not None:
-        text += f" and {seconds:.0f} s of training"
     reached = [r for r in results if r.steps_to_threshold is not None]
     if reached:
         median_steps = statistics.median(r.steps_to_threshold or 0 for r in reached)
-        median_seconds = statistics.median(r.train_s_to_threshold or 0.0 for r in reached)
-        text += f"; median {median_steps:,.0f} steps, {median_seconds:.0f} s"
+        text += f"; median {median_steps:,.0f} steps, {median_seconds(results):.0f} s of training"
+        if seconds is not None:
+            text += f" (target <= {seconds:.0f} s)"
     return f"- {text}"
 
 
@@ -127,8 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     """Print the markdown table; returns 0 when every robot6 seed met both targets."""
     arguments = parser(__doc__)
     arguments.add_argument("--env", choices=robot6_env_ids(), default=robot6_envs.ENV_ID)
-    arguments.add_argument("--algos", nargs="+", choices=sorted(ALGORITHMS), default=["sac", "tqc"])
-    arguments.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    arguments.add_argument("--algos", nargs="+", choices=sorted(ALGORITHMS), default=["sac"])
+    arguments.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
     arguments.add_argument("--max-steps", type=int, default=TARGET_STEPS)
     arguments.add_argument("--eval-freq", type=int, default=1_000)
     arguments.add_argument("--eval-episodes", type=int, default=50)
@@ -173,12 +188,14 @@ def main(argv: list[str] | None = None) -> int:
     print()
     # The targets are the flat env's; another env's is to reach the threshold at all.
     targeted = args.env == robot6_envs.ENV_ID
-    steps, seconds = (TARGET_STEPS, TARGET_SECONDS) if targeted else (args.max_steps, None)
+    steps, share, seconds = (
+        (TARGET_STEPS, TARGET_SHARE, TARGET_SECONDS) if targeted else (args.max_steps, 1.0, None)
+    )
     for algo, results in robot6.items():
         print(summary(algo, args.env, results, steps, seconds))
     if args.quick:
         return 0  # a smoke run trains far too briefly for the target to mean anything
-    met = [met_target(r, steps, seconds) for results in robot6.values() for r in results]
+    met = [met_targets(results, steps, share, seconds) for results in robot6.values()]
     return 0 if all(met) else 1
 
 

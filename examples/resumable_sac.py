@@ -38,6 +38,7 @@ def main() -> None:
             batch_size=256,
             gamma=0.95,
             tau=0.05,
+            ent_coef="auto_0.1",
             learning_starts=1_000,
             policy_kwargs={"net_arch": args.net_arch},
             seed=0,

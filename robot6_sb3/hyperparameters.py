@@ -49,9 +49,9 @@ class Hyperparameters:
     net_arch: tuple[int, ...] = setting((128, 128))
     """Hidden layer sizes, shared by the actor and each critic."""
 
-    ent_coef: str = setting("auto")
-    """Entropy coefficient of SAC, TQC and CrossQ: auto (learned), auto_<start> (learned from
-    that value) or a fixed number."""
+    ent_coef: str = setting("auto_0.1")
+    """Entropy coefficient of SAC, TQC and CrossQ: auto (learned from 1), auto_<start> (learned
+    from that value) or a fixed number."""
 
     action_noise: float = setting(0.1, at_least=0)
     """Standard deviation of the Gaussian exploration noise of TD3 and DDPG (0: none)."""

@@ -56,9 +56,7 @@ EXPECTED = {
     ],
     "time_to_skill": [
         "| SAC | Robot6Reach-v0 (robot6 defaults) | 0 |",
-        "| TQC | Robot6Reach-v0 (robot6 defaults) | 0 |",
         "| SAC | PandaReachDense-v3 (SB3 defaults) | 0 |",
-        "| TQC | PandaReachDense-v3 (SB3 defaults) | 0 |",
         "- SAC on Robot6Reach-v0:",
     ],
     "vec_envs": [
