@@ -3,6 +3,7 @@ TQC, as gradient steps and as whole training commands.
 
     python -m benchmarks.engine            # shipped settings, 3 alternating rounds (~8 min)
     python -m benchmarks.engine --quick    # a smoke run of a few seconds
+    python -m benchmarks.engine --device cuda    # the same on a GPU (one command)
 
 1. The update loop: ``model.train(gradient_steps=G)`` of SB3's class and of the fast one, at
    the shipped hyperparameters (net_arch 128,128, batch 256), on the same buffer of
@@ -23,6 +24,7 @@ its FLOP floor.
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import sys
 import tempfile
@@ -43,6 +45,7 @@ from benchmarks.throughput import (
     model_with_buffer,
     run_plain,
     run_robot6,
+    synchronize,
 )
 from robot6_sb3.algorithms import ENGINE_CLASSES, FAST, SB3, algo_class
 from robot6_sb3.engine import describe_engine
@@ -54,18 +57,21 @@ TARGETS = {"sac": (1.6, 1.6), "tqc": (2.0, 2.5)}
 
 def step_ms(model: OffPolicyAlgorithm, steps: int) -> float:
     """Milliseconds per gradient step of ``steps`` steps of ``model.train``."""
+    device = model.device.type
+    synchronize(device)
     start = time.perf_counter()
     model.train(gradient_steps=steps, batch_size=model.batch_size)
+    synchronize(device)
     return (time.perf_counter() - start) * 1000 / steps
 
 
 def gradient_steps(
-    algo: str, hyperparameters: Hyperparameters, steps: int, rounds: int
+    algo: str, hyperparameters: Hyperparameters, steps: int, rounds: int, device: str = "cpu"
 ) -> dict[str, Any]:
     """SB3's and the fast update of ``algo`` timed in alternating rounds, and their FLOPs."""
     models = {
-        SB3: model_with_buffer(algo, hyperparameters, algo_class(algo, SB3)),
-        FAST: model_with_buffer(algo, hyperparameters, algo_class(algo, FAST)),
+        SB3: model_with_buffer(algo, hyperparameters, algo_class(algo, SB3), device),
+        FAST: model_with_buffer(algo, hyperparameters, algo_class(algo, FAST), device),
     }
     flops = {name: gradient_step_flops(model) for name, model in models.items()}
     for model in models.values():
@@ -81,8 +87,8 @@ def gradient_steps(
 
 def whole_commands(setup: TrainingSetup, rounds: int, folder: Path) -> dict[str, list[CommandRun]]:
     """``robot6 train`` with each engine and the plain script, in alternating rounds."""
-    fast = TrainingSetup(setup.episodes, overrides=setup.overrides, algo=setup.algo, engine="fast")
-    sb3 = TrainingSetup(setup.episodes, overrides=setup.overrides, algo=setup.algo, engine="sb3")
+    fast = dataclasses.replace(setup, engine=FAST)
+    sb3 = dataclasses.replace(setup, engine=SB3)
     return alternating_pairs(
         rounds,
         {
@@ -148,7 +154,13 @@ def main(argv: list[str] | None = None) -> int:
     arguments.add_argument("--episodes", type=int, default=60, help="Episodes per command.")
     arguments.add_argument("--gradient-steps", type=int, default=100, help="Per timed repeat.")
     arguments.add_argument("--repeats", type=int, default=7, help="Gradient-step repeats.")
+    arguments.add_argument(
+        "--device", default="cpu", help="Where both engines and the plain script train."
+    )
     args = arguments.parse_args(argv)
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        print(f"--device {args.device}: PyTorch sees no CUDA GPU here", file=sys.stderr)
+        return 2
     torch.set_num_threads(1)
 
     hyperparameters = Hyperparameters()
@@ -159,17 +171,18 @@ def main(argv: list[str] | None = None) -> int:
         hyperparameters = hyperparameters.replace(**overrides)
 
     seconds = 0.05 if args.quick else 1.0
-    peak = matmul_flops_per_s(1024, 1024, 1024, seconds)
+    peak = matmul_flops_per_s(1024, 1024, 1024, seconds, args.device)
     width = hyperparameters.net_arch[-1]
-    at_shape = matmul_flops_per_s(hyperparameters.batch_size, width, width, seconds)
+    at_shape = matmul_flops_per_s(hyperparameters.batch_size, width, width, seconds, args.device)
     results = {
-        algo: gradient_steps(algo, hyperparameters, args.gradient_steps, args.repeats)
+        algo: gradient_steps(algo, hyperparameters, args.gradient_steps, args.repeats, args.device)
         for algo in ENGINE_CLASSES[FAST]
     }
     print("## Gradient step: SB3's update and the fast engine\n")
     print(
         f"{args.repeats} alternating repeats of {args.gradient_steps} gradient steps, batch "
-        f"{hyperparameters.batch_size}, net_arch {list(hyperparameters.net_arch)}, one thread. "
+        f"{hyperparameters.batch_size}, net_arch {list(hyperparameters.net_arch)}, one thread, "
+        f"device {args.device}. "
         f"The FLOP floor is SB3's update's FLOPs over the measured float32 matmul speed: "
         f"{peak / 1e9:.1f} GFLOP/s at 1024^3 (peak), {at_shape / 1e9:.1f} GFLOP/s at "
         f"{hyperparameters.batch_size}x{width}x{width} (the nets' shape). MFLOP (own): what each "
@@ -180,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
 
     commands_met = True
     for algo in ENGINE_CLASSES[FAST]:
-        setup = TrainingSetup(args.episodes, overrides=overrides, algo=algo)
+        setup = TrainingSetup(args.episodes, overrides=overrides, algo=algo, device=args.device)
         with tempfile.TemporaryDirectory() as folder:
             runs = whole_commands(setup, args.rounds, Path(folder))
         print(f"\n## Whole commands: {algo.upper()}\n")
@@ -188,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.rounds} alternating rounds of {args.episodes} episodes "
             f"({args.episodes * EPISODE_STEPS:,} env steps, the first "
             f"{hyperparameters.learning_starts:,} random), seed 0, shipped hyperparameters"
-            f"{f' with {overrides}' if overrides else ''}, one PyTorch thread.\n"
+            f"{f' with {overrides}' if overrides else ''}, one PyTorch thread, device {args.device}.\n"
         )
         commands_met &= _print_commands(algo, setup, runs)
     met = steps_met and commands_met

@@ -76,7 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     algo = settings.get("algo", "sac")
     kwargs = hyperparameters.sb3_kwargs(algo, env)
-    model = ALGORITHMS[algo]("MlpPolicy", env, seed=settings["seed"], verbose=0, **kwargs)
+    device = settings.get("device", "cpu")
+    model = ALGORITHMS[algo](
+        "MlpPolicy", env, seed=settings["seed"], device=device, verbose=0, **kwargs
+    )
     logged = LastValues()
     model.set_logger(Logger(folder=None, output_formats=[logged]))
     model.learn(total_timesteps=settings["steps"], log_interval=1)

@@ -59,6 +59,8 @@ class TrainingSetup:
     algo: str = "sac"
     engine: str | None = None
     """``robot6 train --engine`` (``None``: its default)."""
+    device: str = "cpu"
+    """Where both sides train (``robot6 train --device``)."""
 
     @property
     def steps(self) -> int:
@@ -95,7 +97,7 @@ def run_robot6(setup: TrainingSetup, folder: Path) -> CommandRun:
     command = [sys.executable, "-m", "robot6_sb3", "train", "--episodes", str(setup.episodes)]
     command += ["--seed", str(setup.seed), "--no-progress", "--algo", setup.algo]
     command += ["--n-envs", str(setup.n_envs), "--vec-env", setup.vec_env]
-    command += ["--checkpoints-dir", "checkpoints", "--runs-dir", "runs"]
+    command += ["--checkpoints-dir", "checkpoints", "--runs-dir", "runs", "--device", setup.device]
     if setup.engine is not None:
         command += ["--engine", setup.engine]
     seconds, _ = run_timed([*command, *_robot6_options(setup.overrides)], cwd)
@@ -129,6 +131,7 @@ def run_plain(setup: TrainingSetup, folder: Path) -> CommandRun:
         "seed": setup.seed,
         "overrides": setup.overrides,
         "algo": setup.algo,
+        "device": setup.device,
     }
     command = [sys.executable, "-m", "benchmarks.plain_sac", json.dumps(settings)]
     seconds, stdout = run_timed(command, folder)
@@ -148,14 +151,17 @@ def whole_runs(setup: TrainingSetup, pairs: int, folder: Path) -> dict[str, list
 
 
 def model_with_buffer(
-    algo: str, hyperparameters: Hyperparameters, cls: type[OffPolicyAlgorithm] | None = None
+    algo: str,
+    hyperparameters: Hyperparameters,
+    cls: type[OffPolicyAlgorithm] | None = None,
+    device: str = "cpu",
 ) -> OffPolicyAlgorithm:
-    """A model (of ``cls``, default SB3's class of ``algo``) whose buffer holds
+    """A model (of ``cls``, default SB3's class of ``algo``) on ``device`` whose buffer holds
     ``learning_starts`` random-action transitions."""
     env = gym.make(robot6_envs.ENV_ID)
     cls = cls or ALGORITHMS[algo]
     kwargs = hyperparameters.sb3_kwargs(algo, env)
-    model = cls("MlpPolicy", env, seed=0, **kwargs)
+    model = cls("MlpPolicy", env, seed=0, device=device, **kwargs)
     model.learn(total_timesteps=hyperparameters.learning_starts)
     return model
 
@@ -180,18 +186,27 @@ def gradient_step_flops(model: OffPolicyAlgorithm) -> int:
     return int(counter.get_total_flops())
 
 
-def matmul_flops_per_s(m: int, k: int, n: int, seconds: float = 0.5) -> float:
-    """Measured FLOP/s of ``(m x k) @ (k x n)`` float32 matmuls on the current threads."""
-    a, b = torch.randn(m, k), torch.randn(k, n)
-    out = torch.empty(m, n)
+def matmul_flops_per_s(m: int, k: int, n: int, seconds: float = 0.5, device: str = "cpu") -> float:
+    """Measured FLOP/s of ``(m x k) @ (k x n)`` float32 matmuls on ``device`` (the CPU: on the
+    current threads)."""
+    a, b = torch.randn(m, k, device=device), torch.randn(k, n, device=device)
+    out = torch.empty(m, n, device=device)
     for _ in range(10):
         torch.mm(a, b, out=out)
+    synchronize(device)
     count, start = 0, time.perf_counter()
     while (elapsed := time.perf_counter() - start) < seconds:
         for _ in range(20):
             torch.mm(a, b, out=out)
+        synchronize(device)
         count += 20
     return 2 * m * k * n * count / elapsed
+
+
+def synchronize(device: str) -> None:
+    """Wait for ``device``'s queued work (a GPU runs asynchronously), so timings are whole."""
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
 
 
 def training_step_parts(

@@ -54,8 +54,8 @@ class TrainConfig:
     """How the envs run: dummy (one process) or subproc (a process each)."""
     engine: str | None = setting(None, choices=tuple(ENGINE_CLASSES))
     """Whose gradient update trains: fast (SB3's update computed faster; sac and tqc) or sb3
-    (Stable-Baselines3's own). Unset: fast for sac and tqc, sb3 for the others; a resumed run
-    keeps its own (another one continues it, but not bitwise)."""
+    (Stable-Baselines3's own). Unset: fast for sac and tqc, sb3 for the others. Another engine
+    than a checkpoint's continues its run, but not bitwise."""
     checkpoints_dir: Path = DEFAULT_CHECKPOINTS_DIR
     """Folder holding one sub-folder of checkpoints per run."""
     runs_dir: Path = DEFAULT_RUNS_DIR

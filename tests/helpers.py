@@ -41,15 +41,17 @@ def load(path: Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def tree_bytes(*roots: Path) -> dict[str, bytes]:
-    """Every file under ``roots`` with its content, to prove a folder was not touched."""
-    files = {}
+def tree_bytes(*roots: Path) -> dict[str, bytes | None]:
+    """Every file under ``roots`` with its content, and every folder (``None``), to prove
+    that nothing was created or changed there."""
+    entries: dict[str, bytes | None] = {}
     for root in roots:
-        for folder, _, names in os.walk(root):
+        for folder, folders, names in os.walk(root):
+            for name in folders:
+                entries[os.path.join(folder, name)] = None
             for name in names:
-                path = Path(folder) / name
-                files[str(path)] = path.read_bytes()
-    return files
+                entries[os.path.join(folder, name)] = Path(folder, name).read_bytes()
+    return entries
 
 
 def assert_same_tensors(a: object, b: object, where: str = "") -> None:

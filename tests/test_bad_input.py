@@ -47,6 +47,11 @@ BAD_INPUTS = {
     "keep-last-0": (["train", "--keep-last", "0"], "--keep-last must be at least 1"),
     "threads-0": (["train", "--threads", "0"], "--threads must be at least 1"),
     "n-envs-0": (["train", "--n-envs", "0"], "--n-envs must be at least 1"),
+    "engine-unknown": (["train", "--engine", "turbo"], "--engine must be one of fast, sb3"),
+    "engine-fast-td3": (
+        ["train", "--algo", "td3", "--engine", "fast"],
+        "--engine fast computes sac and tqc, not td3; use sb3 for td3",
+    ),
     "seed-negative": (["train", "--seed", "-1"], "--seed must be between 0 and 4294967295"),
     "seed-2**32": (["train", "--seed", "4294967296"], "--seed must be between 0 and 4294967295"),
     "tau-1.5": (["train", "--tau", "1.5"], "--tau must be at most 1, got 1.5"),

@@ -23,7 +23,7 @@ import pytest
 from typer.testing import CliRunner
 
 from robot6_sb3.cli import app
-from tests.helpers import load
+from tests.helpers import load, tree_bytes
 from tests.postgres import postgres_server, unavailable_reason
 
 optuna = pytest.importorskip("optuna", reason="the sweep extra (optuna) is not installed")
@@ -350,17 +350,6 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _tree(root: Path) -> dict[str, bytes | None]:
-    """Every file (with its bytes) and folder (``None``) under ``root``."""
-    entries: dict[str, bytes | None] = {}
-    for folder, folders, files in os.walk(root):
-        for name in folders:
-            entries[os.path.join(folder, name)] = None
-        for name in files:
-            entries[os.path.join(folder, name)] = Path(folder, name).read_bytes()
-    return entries
-
-
 @pytest.mark.parametrize("name", list(SWEEP_BAD_INPUTS))
 def test_bad_input_exits_2_changes_nothing_and_says_what_is_wrong(
     name: str, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -369,7 +358,7 @@ def test_bad_input_exits_2_changes_nothing_and_says_what_is_wrong(
     shutil.copytree(project, workdir)
     monkeypatch.chdir(workdir)
     args, phrase = SWEEP_BAD_INPUTS[name]
-    before = _tree(workdir)
+    before = tree_bytes(workdir)
 
     command = args if args[0] == "sweep" else [*RUN, *args]
     result = CliRunner().invoke(app, command)
@@ -379,7 +368,7 @@ def test_bad_input_exits_2_changes_nothing_and_says_what_is_wrong(
     assert result.exception is None or isinstance(result.exception, SystemExit), output
     assert "Traceback" not in output and "s3cret" not in output
     assert phrase in " ".join(result.stderr.split()), output
-    assert _tree(workdir) == before, "nothing created or changed"
+    assert tree_bytes(workdir) == before, "nothing created or changed"
 
 
 def test_device_cuda_without_a_gpu_is_refused_before_anything_is_created(
