@@ -1,10 +1,5 @@
 """``robot6 list-checkpoints``, ``inspect`` and ``export``: what a run's checkpoint files hold,
-and a checkpoint as a plain Stable-Baselines3 model.
-
-Modules that load PyTorch and Stable-Baselines3 are imported inside the commands that use
-them (under :func:`signals_held`), so that every other command and ``robot6 --help`` start
-quickly.
-"""
+and a checkpoint as a plain Stable-Baselines3 model."""
 
 from __future__ import annotations
 

@@ -1,9 +1,4 @@
-"""``robot6 eval``: a checkpoint's policy evaluated, and recorded on request.
-
-Modules that load PyTorch and Stable-Baselines3 are imported inside the commands that use
-them (under :func:`signals_held`), so that every other command and ``robot6 --help`` start
-quickly.
-"""
+"""``robot6 eval``: a checkpoint's policy evaluated, and recorded on request."""
 
 from __future__ import annotations
 

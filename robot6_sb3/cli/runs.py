@@ -1,9 +1,4 @@
-"""``robot6 compare`` and ``robot6 prune``: runs side by side, and old runs removed.
-
-Modules that load PyTorch and Stable-Baselines3 are imported inside the commands that use
-them (under :func:`signals_held`), so that every other command and ``robot6 --help`` start
-quickly.
-"""
+"""``robot6 compare`` and ``robot6 prune``: runs side by side, and old runs removed."""
 
 from __future__ import annotations
 
