@@ -21,6 +21,7 @@ from robot6_sb3.cli.app import app, err, errors_to_exit_codes, fail, out, shown
 from robot6_sb3.cli.signals import StopSignals
 from robot6_sb3.errors import UsageError
 from robot6_sb3.layout import StudyPaths
+from robot6_sb3.run_settings import RunSettings
 
 if TYPE_CHECKING:
     from robot6_sb3.sweep import SweepSettings, TrialOutcome, TrialRow
@@ -166,7 +167,7 @@ def run(
     ] = "cpu",
     save_every: Annotated[
         int, typer.Option(help="Write ckpt_ep_N.pth every this many completed episodes.")
-    ] = 50,
+    ] = RunSettings.save_every,
     as_worker: Annotated[
         bool,
         typer.Option(

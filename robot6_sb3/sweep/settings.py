@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from robot6_sb3.devices import choose_device
 from robot6_sb3.errors import UsageError
 from robot6_sb3.layout import StudyPaths
+from robot6_sb3.run_settings import RunSettings
 
 if TYPE_CHECKING:
     from robot6_sb3.sweep.space import SearchSpace
@@ -53,7 +54,7 @@ class SweepSettings:
     max_retry: int = 3
     """How many times a trial whose worker died is queued again."""
     device: str = "cpu"
-    save_every: int = 50
+    save_every: int = RunSettings.save_every
 
     @property
     def paths(self) -> StudyPaths:
