@@ -210,8 +210,9 @@ def actor_is_finite(model: OffPolicyAlgorithm) -> bool:
     """Whether the actor's weights are all finite: a cheap check (one sum of all of them) that
     runs before every action, since a NaN weight makes the next action NaN."""
     with torch.no_grad():
-        total = torch.cat([parameter.reshape(-1) for parameter in model.actor.parameters()]).sum()
-    return bool(torch.isfinite(total))
+        weights = torch.cat([parameter.reshape(-1) for parameter in model.actor.parameters()])
+        # A sum can also overflow with finite weights, so a non-finite one is confirmed.
+        return bool(torch.isfinite(weights.sum())) or bool(torch.isfinite(weights).all())
 
 
 def non_finite_parts(networks: dict[str, Any]) -> list[str]:
@@ -221,6 +222,11 @@ def non_finite_parts(networks: dict[str, Any]) -> list[str]:
     def finite(tensor: torch.Tensor) -> bool:
         return not tensor.is_floating_point() or bool(torch.isfinite(tensor).all())
 
+    # Runs at every save: first one cheap test (a NaN or infinity makes its tensor's sum
+    # non-finite), then the part-by-part search only when it fails.
+    sums = [tensor.sum() for tensor in _tensors(networks) if tensor.is_floating_point()]
+    if not sums or bool(torch.stack(sums).isfinite().all()):
+        return []
     found = []
     for name, state in networks[STATE_DICTS].items():
         if name == "policy":

@@ -59,6 +59,10 @@ def _segments(directory: Path) -> list[tuple[int, int, Path]]:
     return sorted(found, key=lambda seg: (seg[0], -seg[1]))
 
 
+def _is_small(segment: tuple[int, int, Path]) -> bool:
+    return segment[1] - segment[0] < MERGE_THRESHOLD
+
+
 def _open_problem(path: Path, run_id: str | None) -> str | None:
     """Why the segment at ``path`` cannot serve run ``run_id``, from its zip directory and its
     run id alone (cheap: the rows' CRCs are checked when they are read)."""
@@ -113,6 +117,9 @@ class ReplayLog:
         self.run_name = run_name
         self.run_id = run_id
         self.directory = self.checkpoints_root / run_name / REPLAY_DIR_NAME
+        self._small: list[tuple[int, int, Path]] | None = None
+        """The small segments, known after the first append's one look at the folder (a save
+        per episode would otherwise list a folder of up to 200 segments every time)."""
 
     def append(self, start: int, rows: Rows) -> None:
         """Store rows ``start .. start+len`` as one new segment, then merge if due."""
@@ -120,7 +127,12 @@ class ReplayLog:
         if count == 0:
             return
         self.directory.mkdir(parents=True, exist_ok=True)
-        _write_segment(self.directory / segment_name(start, start + count), rows, self.run_id)
+        path = self.directory / segment_name(start, start + count)
+        _write_segment(path, rows, self.run_id)
+        if self._small is None:
+            self._small = [seg for seg in _segments(self.directory) if _is_small(seg)]
+        elif count < MERGE_THRESHOLD:
+            self._small.append((start, start + count, path))
         self._merge_small_segments()
 
     def drop_after(self, stop: int) -> None:
@@ -140,9 +152,11 @@ class ReplayLog:
             fsync_dir(self.directory)
 
     def _merge_small_segments(self) -> None:
-        small = [seg for seg in _segments(self.directory) if seg[1] - seg[0] < MERGE_THRESHOLD]
+        assert self._small is not None
+        if sum(stop - start for start, stop, _ in self._small) < MERGE_THRESHOLD:
+            return
         run: list[tuple[int, int, Path]] = []
-        for seg in small:
+        for seg in sorted(self._small, key=lambda seg: (seg[0], -seg[1])):
             if run and seg[0] != run[-1][1]:
                 run = []
             run.append(seg)
@@ -153,6 +167,7 @@ class ReplayLog:
         for _, _, path in run:
             path.unlink()
         fsync_dir(self.directory)
+        self._small = [seg for seg in self._small if seg not in run]
 
 
 def _covering(directory: Path, start: int, stop: int) -> tuple[list[tuple[int, int, Path]], int]:

@@ -4,6 +4,7 @@ log (rows numbered over the whole run)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from stable_baselines3.common.buffers import ReplayBuffer
@@ -25,6 +26,7 @@ class ReplayRecorder:
         self.lineage = [dict(source) for source in lineage]
         self._logged = lineage_size(self.lineage)
         self._unlogged = 0
+        self._log: ReplayLog | None = None
 
     def adopt(self, buffer: ReplayBuffer, resumed: bool) -> None:
         """Line the run's row count up with ``buffer`` when the run starts.
@@ -64,4 +66,6 @@ class ReplayRecorder:
 
     def log(self, root: Any) -> ReplayLog:
         """The run's replay log in ``root`` (the folder holding the run folders)."""
-        return ReplayLog(root, self.run_name, self.run_id)
+        if self._log is None or self._log.checkpoints_root != Path(root):
+            self._log = ReplayLog(root, self.run_name, self.run_id)
+        return self._log

@@ -4,6 +4,10 @@ SB3 seeds these once at construction and never saves them: Python ``random``, Nu
 generator (the replay buffer samples batches with it), torch's CPU (and CUDA) generator
 (policy noise, SAC's reparameterised samples) and the action space's generator (warm-up
 actions). The env's own ``np_random`` travels with the env state.
+
+The two Mersenne Twister states (624 words each) are stored as int64 tensors, not lists of
+ints: a checkpoint is written every episode, and pickling 1,250 separate ints cost more than
+all the weights. Older checkpoints hold lists; both restore the same generator.
 """
 
 from __future__ import annotations
@@ -35,9 +39,13 @@ def capture_rng(action_space: spaces.Space, cuda: bool) -> dict[str, Any]:
     :param cuda: also capture the CUDA generators (only when training on a GPU)
     """
     version, internal, gauss = random.getstate()
+    numpy_state = np.random.get_state(legacy=False)
+    key = torch.from_numpy(numpy_state["state"].pop("key").astype(np.int64))
+    numpy_state = to_plain(numpy_state)
+    numpy_state["state"]["key"] = key
     state: dict[str, Any] = {
-        "python": [version, list(internal), gauss],
-        "numpy": to_plain(np.random.get_state(legacy=False)),
+        "python": [version, torch.tensor(internal, dtype=torch.int64), gauss],
+        "numpy": numpy_state,
         "torch": torch.get_rng_state(),
         "action_space": bit_generator_state(action_space.np_random),
     }
@@ -49,9 +57,16 @@ def capture_rng(action_space: spaces.Space, cuda: bool) -> dict[str, Any]:
 def restore_rng(action_space: spaces.Space, state: dict[str, Any]) -> None:
     """Put every generator back to the state :func:`capture_rng` recorded."""
     version, internal, gauss = state["python"]
-    random.setstate((version, tuple(internal), gauss))
-    np.random.set_state(state["numpy"])
+    random.setstate((version, tuple(_words(internal)), gauss))
+    numpy_state = {**state["numpy"], "state": dict(state["numpy"]["state"])}
+    numpy_state["state"]["key"] = np.asarray(_words(numpy_state["state"]["key"]), dtype=np.uint32)
+    np.random.set_state(numpy_state)
     torch.set_rng_state(state["torch"])
     set_bit_generator_state(action_space.np_random, state["action_space"])
     if "torch_cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["torch_cuda"])
+
+
+def _words(value: torch.Tensor | list[int]) -> list[int]:
+    """A Mersenne Twister state as Python ints, from a tensor or (older files) a list."""
+    return value.tolist() if isinstance(value, torch.Tensor) else list(value)

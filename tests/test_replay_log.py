@@ -66,9 +66,13 @@ def test_a_damaged_replay_log_is_named_by_every_command_and_never_used(
 
 
 def test_segments_merge_and_still_read_back_every_row(tmp_path: Path) -> None:
-    log = ReplayLog(tmp_path, "run", "id-1")
     rows = {"rewards": np.arange(MERGE_THRESHOLD + 150, dtype=np.float32).reshape(-1, 1)}
-    for start in range(0, len(rows["rewards"]), 50):
+    starts = range(0, len(rows["rewards"]), 50)
+    log = ReplayLog(tmp_path, "run", "id-1")
+    for start in starts[:70]:
+        log.append(start, {"rewards": rows["rewards"][start : start + 50]})
+    log = ReplayLog(tmp_path, "run", "id-1")  # a resumed session finds the small segments
+    for start in starts[70:]:
         log.append(start, {"rewards": rows["rewards"][start : start + 50]})
 
     names = sorted(path.name for path in log.directory.iterdir())
