@@ -19,11 +19,15 @@ the CSV appends.
 
 from __future__ import annotations
 
+import io
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 import torch
 from stable_baselines3 import SAC
@@ -31,8 +35,11 @@ from stable_baselines3.common.logger import Logger
 
 from benchmarks.measure import Timings, alternating_pairs, median_range, parser
 from robot6_sb3 import atomic, resumable_callback, run_files
+from robot6_sb3.background_writer import BackgroundWriter
+from robot6_sb3.checkpoint import load_checkpoint, save_checkpoint
 from robot6_sb3.episode_logs import CsvLog
 from robot6_sb3.hyperparameters import Hyperparameters
+from robot6_sb3.model_state import actor_is_finite, capture_networks
 from robot6_sb3.planning import plan_training
 from robot6_sb3.replay_log import ReplayLog
 from robot6_sb3.replay_recorder import ReplayRecorder
@@ -90,10 +97,111 @@ def robot6_stack(
         return learn.total("learn")
 
 
+STALL_BLOCK_EPISODES = 4
+
+
+def save_stalls(
+    hyperparameters: Hyperparameters, repeats: int, folder: Path
+) -> dict[str, list[float]]:
+    """Milliseconds per episode that each part of a save adds to training, by part (see the
+    module's docstring); one list entry per repeat."""
+    env = make_env("Robot6Reach-v0", {})
+    kwargs = hyperparameters.sb3_kwargs("sac", env)
+    model = SAC("MlpPolicy", env, seed=0, verbose=0, **kwargs)
+    model.learn(total_timesteps=hyperparameters.learning_starts + 2 * EPISODE_STEPS)
+    config = TrainConfig(
+        episodes=2,
+        seed=0,
+        checkpoints_dir=folder / "checkpoints",
+        runs_dir=folder / "runs",
+        hyperparameters=hyperparameters,
+        engine="sb3",
+    )
+    checkpoint = load_checkpoint(run_training(plan_training(config)).paths.latest)
+    buffer = io.BytesIO()
+    torch.save(checkpoint, buffer)
+    data = buffer.getvalue()
+    rows = {
+        name: np.zeros((EPISODE_STEPS, 1, width), dtype=np.float32)
+        for name, width in (("observations", 19), ("next_observations", 19), ("actions", 3))
+    }
+    rows.update({name: np.zeros((EPISODE_STEPS, 1), np.float32) for name in ("rewards", "dones")})
+    replay = ReplayLog(folder, "stalls", "stalls")
+    written = [0]
+
+    def segment() -> None:
+        replay.append(written[0], rows)
+        written[0] += EPISODE_STEPS
+
+    def whole_job() -> None:
+        save_checkpoint(checkpoint, folder / "latest.pth")
+        segment()
+
+    parts: dict[str, tuple[Callable[[], None] | None, Callable[[], None] | None]] = {
+        "checkpoint snapshot (training thread)": (lambda: capture_networks(model), None),
+        "whole write job (writer thread)": (None, whole_job),
+        "- torch.save into memory alone": (None, lambda: torch.save(checkpoint, io.BytesIO())),
+        "- latest.pth's bytes to disk alone": (
+            None,
+            lambda: atomic.atomic_write_bytes(folder / "bytes.pth", data),
+        ),
+        "- replay segment alone": (None, segment),
+    }
+    observation = env.reset()
+    writer = BackgroundWriter()
+
+    def block(on_training: Callable[[], None] | None, job: Callable[[], None] | None) -> float:
+        start = time.perf_counter()
+        for _ in range(STALL_BLOCK_EPISODES):
+            for _ in range(EPISODE_STEPS):
+                model.predict(observation)
+                model.train(gradient_steps=1, batch_size=hyperparameters.batch_size)
+            if on_training is not None:
+                on_training()
+            if job is not None:
+                writer.submit(job)
+        writer.flush()
+        return time.perf_counter() - start
+
+    def checked_block() -> float:
+        start = time.perf_counter()
+        for _ in range(STALL_BLOCK_EPISODES):
+            for _ in range(EPISODE_STEPS):
+                actor_is_finite(model)
+                model.predict(observation)
+                model.train(gradient_steps=1, batch_size=hyperparameters.batch_size)
+        return time.perf_counter() - start
+
+    measured: dict[str, Callable[[], float]] = {
+        name: (lambda on_training=on_training, job=job: block(on_training, job))
+        for name, (on_training, job) in parts.items()
+        if on_training is not None or job is not None
+    }
+    measured["finite weights check"] = checked_block
+    stalls: dict[str, list[float]] = {name: [] for name in measured}
+    try:
+        # Each part runs between two blocks without it, and counts against their mean: the
+        # machine's speed drifts more over a repeat than over three blocks.
+        for _ in range(repeats):
+            before = block(None, None)
+            for name, timed in measured.items():
+                seconds = timed()
+                after = block(None, None)
+                stalls[name].append((seconds - (before + after) / 2) * 1000 / STALL_BLOCK_EPISODES)
+                before = after
+    finally:
+        writer.close()
+        env.close()
+    return stalls
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = parser(__doc__)
     arguments.add_argument("--pairs", type=int, default=5, help="A/B pairs (median is reported)")
     arguments.add_argument("--episodes", type=int, default=30, help="episodes per run")
+    arguments.add_argument(
+        "--stall-repeats", type=int, default=11, help="repeats of the per-part stall blocks"
+    )
     args = arguments.parse_args(argv)
     torch.set_num_threads(1)
     pairs, episodes = (1, 3) if args.quick else (args.pairs, args.episodes)
@@ -136,6 +244,20 @@ def main(argv: list[str] | None = None) -> int:
     for _, _, label in TIMED:
         per_episode = timings.total(label) * 1000 / (pairs * episodes)
         print(f"| {label} | {per_episode:.2f} |")
+
+    repeats = 1 if args.quick else args.stall_repeats
+    with tempfile.TemporaryDirectory() as folder:
+        stalls = save_stalls(hyperparameters, repeats, Path(folder))
+    print("\n### What each part costs the training thread\n")
+    print(
+        f"{repeats} alternating repeats of blocks of {STALL_BLOCK_EPISODES} episodes "
+        f"({STALL_BLOCK_EPISODES * EPISODE_STEPS} gradient steps and actions), with and without "
+        "the part; extra ms per episode, median (min-max).\n"
+    )
+    print("| part of the save | ms per episode |")
+    print("| --- | ---: |")
+    for name, values in stalls.items():
+        print(f"| {name} | {median_range(values)} |")
     return 0
 
 

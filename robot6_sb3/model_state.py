@@ -25,6 +25,7 @@ from stable_baselines3.common.noise import (
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.utils import get_device
 
+from robot6_sb3.engine.update import FastUpdate
 from robot6_sb3.errors import IncompatibleCheckpointError
 from robot6_sb3.layout import (
     ALPHA_OPT,
@@ -210,7 +211,9 @@ def actor_is_finite(model: OffPolicyAlgorithm) -> bool:
     """Whether the actor's weights are all finite: a cheap check (one sum of all of them) that
     runs before every action, since a NaN weight makes the next action NaN."""
     with torch.no_grad():
-        weights = torch.cat([parameter.reshape(-1) for parameter in model.actor.parameters()])
+        weights = model.flat_actor_weights() if isinstance(model, FastUpdate) else None
+        if weights is None:
+            weights = torch.cat([parameter.reshape(-1) for parameter in model.actor.parameters()])
         # A sum can also overflow with finite weights, so a non-finite one is confirmed.
         return bool(torch.isfinite(weights.sum())) or bool(torch.isfinite(weights).all())
 

@@ -95,6 +95,18 @@ class FastUpdate(OffPolicyAlgorithm):
             self._fast, self._fast_unsupported = None, str(exc)
         return self._fast
 
+    def flat_actor_weights(self) -> torch.Tensor | None:
+        """The actor's trained parameters as the one flat tensor they are views of, or
+        ``None`` when SB3's own update trains this model."""
+        parts = self._fast_parts()
+        if parts is None:
+            return None
+        try:
+            parts.actor_optimizer.parameters.bind()
+        except Unsupported:
+            return None
+        return parts.actor_optimizer.parameters.flat
+
     def predict(
         self,
         observation: np.ndarray | dict[str, np.ndarray],
