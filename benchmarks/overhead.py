@@ -28,7 +28,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-
 import torch
 from stable_baselines3 import SAC
 from stable_baselines3.common.logger import Logger
