@@ -144,8 +144,36 @@ def _print_commands(algo: str, setup: TrainingSetup, runs: dict[str, list[Comman
             f"| {label} | {median_range(rates, 0)} | {median_range(ratios)} "
             f"| {median_range(seconds, 1)} |"
         )
+    _print_phases(labels, runs)
     fast = [f.train_fps / p.train_fps for f, p in zip(runs["fast"], runs["plain"], strict=True)]
     return statistics.median(fast) >= TARGETS[algo][0]
+
+
+PHASES = {
+    "start_up": "start-up (spawn to the first episode's end)",
+    "warm_up": "warm-up (the random steps)",
+    "training": "training",
+    "exit": "exit (last episode's end to the process's end)",
+}
+
+
+def _print_phases(labels: dict[str, str], runs: dict[str, list[CommandRun]]) -> None:
+    """Where each command's wall time went, and what ``--engine sb3`` adds to the plain
+    script in each phase (medians over the rounds, seconds)."""
+    phases = {name: [run.phases for run in done if run.phases] for name, done in runs.items()}
+    if not all(phases.values()):
+        return
+    print("\nWhere the wall time goes, seconds, median over the rounds:\n")
+    print(f"| command | {' | '.join(PHASES.values())} |")
+    print(f"| --- |{' ---: |' * len(PHASES)}")
+    medians = {
+        name: {field: statistics.median(getattr(p, field) for p in done) for field in PHASES}
+        for name, done in phases.items()
+    }
+    for name, label in labels.items():
+        print(f"| {label} | {' | '.join(f'{medians[name][f]:.2f}' for f in PHASES)} |")
+    extra = [f"{medians['sb3'][f] - medians['plain'][f]:+.2f}" for f in PHASES]
+    print(f"| `--engine sb3` minus plain | {' | '.join(extra)} |")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -79,6 +79,36 @@ class CommandRun:
     train_fps: float = float("nan")
     """Env steps per second of the training phase: from the first episode end at or past
     ``learning_starts`` to the last."""
+    phases: Phases | None = None
+    """Where the wall time went (``None`` for a run too short to have a training phase)."""
+
+
+@dataclass(frozen=True)
+class Phases:
+    """A whole command's wall time cut at its logged episode ends, in seconds."""
+
+    start_up: float
+    """From spawn to the first episode's end: imports, set-up and one episode."""
+    warm_up: float
+    """From there to the first episode end at or past ``learning_starts`` (random actions)."""
+    training: float
+    """From there to the last episode's end."""
+    exit: float
+    """From there to the process's end: the last writes, closing, interpreter shutdown."""
+
+    @classmethod
+    def of(
+        cls, spawned: float, ended: float, logged: list[tuple[int, float]], starts: int
+    ) -> Phases:
+        """:param spawned: epoch seconds of the spawn
+        :param ended: epoch seconds of the exit
+        :param logged: ``(num_timesteps, epoch seconds)`` of every episode end, in order
+        :param starts: ``learning_starts``
+        """
+        first = logged[0][1]
+        trained = next(when for step, when in logged if step >= starts)
+        last = logged[-1][1]
+        return cls(first - spawned, trained - first, last - trained, ended - last)
 
 
 def _robot6_options(overrides: dict[str, Any]) -> list[str]:
@@ -100,26 +130,39 @@ def run_robot6(setup: TrainingSetup, folder: Path) -> CommandRun:
     command += ["--checkpoints-dir", "checkpoints", "--runs-dir", "runs", "--device", setup.device]
     if setup.engine is not None:
         command += ["--engine", setup.engine]
+    spawned = time.time()
     seconds, _ = run_timed([*command, *_robot6_options(setup.overrides)], cwd)
     learning_starts = Hyperparameters().replace(**setup.overrides).learning_starts
-    return CommandRun(seconds, *_logged_fps(cwd / "runs", learning_starts))
+    return _timed_run(seconds, spawned, _logged_times(cwd / "runs"), learning_starts)
 
 
-def _logged_fps(runs_dir: Path, learning_starts: int) -> tuple[float, float]:
-    """The last ``time/fps`` in the TensorBoard events of the one run in ``runs_dir``, and the
-    env steps per second from the first of them at or past ``learning_starts`` to the last
-    (by the events' wall times; NaN for a run too short to have two of them)."""
+def _logged_times(runs_dir: Path) -> list[tuple[int, float, float]]:
+    """``(step, epoch seconds, value)`` of every ``time/fps`` in the TensorBoard events of the
+    one run in ``runs_dir`` (SB3 logs it at every episode's end)."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     (log_dir,) = [path for path in runs_dir.iterdir() if path.is_dir()]
     events = EventAccumulator(str(log_dir), size_guidance={"scalars": 0})
     events.Reload()
-    scalars = events.Scalars("time/fps")
-    training = [event for event in scalars if event.step >= learning_starts]
+    return [(event.step, event.wall_time, event.value) for event in events.Scalars("time/fps")]
+
+
+def _timed_run(
+    seconds: float, spawned: float, logged: list[tuple[int, float, float]], learning_starts: int
+) -> CommandRun:
+    """A command's figures from its episode ends: the last ``time/fps``, and the env steps per
+    second and phases of the training from the first end at or past ``learning_starts`` to the
+    last (NaN and no phases for a run too short to have two of them)."""
+    training = [(step, when) for step, when, _ in logged if step >= learning_starts]
     if len(training) < 2:
-        return float(scalars[-1].value), float("nan")  # too short to have a training phase
-    start, end = training[0], training[-1]
-    return float(end.value), (end.step - start.step) / (end.wall_time - start.wall_time)
+        return CommandRun(seconds, float(logged[-1][2]))
+    (first_step, first), (last_step, last) = training[0], training[-1]
+    phases = Phases.of(
+        spawned, spawned + seconds, [(step, when) for step, when, _ in logged], learning_starts
+    )
+    return CommandRun(
+        seconds, float(logged[-1][2]), (last_step - first_step) / (last - first), phases
+    )
 
 
 def run_plain(setup: TrainingSetup, folder: Path) -> CommandRun:
@@ -134,9 +177,12 @@ def run_plain(setup: TrainingSetup, folder: Path) -> CommandRun:
         "device": setup.device,
     }
     command = [sys.executable, "-m", "benchmarks.plain_sac", json.dumps(settings)]
+    spawned = time.time()
     seconds, stdout = run_timed(command, folder)
     result = json.loads(stdout.splitlines()[-1])
-    return CommandRun(seconds, float(result["learn_fps"]), float(result["train_fps"]))
+    logged = [(step, when, float(result["learn_fps"])) for step, when in result["episode_ends"]]
+    learning_starts = Hyperparameters().replace(**setup.overrides).learning_starts
+    return _timed_run(seconds, spawned, logged, learning_starts)
 
 
 def whole_runs(setup: TrainingSetup, pairs: int, folder: Path) -> dict[str, list[CommandRun]]:
