@@ -155,8 +155,10 @@ class ReplayLog:
         assert self._small is not None
         if sum(stop - start for start, stop, _ in self._small) < MERGE_THRESHOLD:
             return
+        # Due: what the folder holds now decides (someone may have removed a segment).
+        self._small = [seg for seg in _segments(self.directory) if _is_small(seg)]
         run: list[tuple[int, int, Path]] = []
-        for seg in sorted(self._small, key=lambda seg: (seg[0], -seg[1])):
+        for seg in self._small:
             if run and seg[0] != run[-1][1]:
                 run = []
             run.append(seg)

@@ -86,6 +86,22 @@ def test_segments_merge_and_still_read_back_every_row(tmp_path: Path) -> None:
     )
 
 
+def test_a_segment_removed_while_the_run_writes_is_merged_around(tmp_path: Path) -> None:
+    rows = {"rewards": np.zeros((50, 1), dtype=np.float32)}
+    log = ReplayLog(tmp_path, "run", "id-1")
+    for start in range(0, 1_000, 50):
+        log.append(start, rows)
+    (log.directory / "seg_000000000500-000000000550.npz").unlink()
+    for start in range(1_000, 11_000, 50):
+        log.append(start, rows)
+
+    names = sorted(path.name for path in log.directory.iterdir())
+    merged = f"seg_{550:012d}-{550 + MERGE_THRESHOLD:012d}.npz"
+    assert merged in names
+    # the ten before the gap, the merged one after it, and the small ones that followed
+    assert len(names) == 10 + 1 + (11_000 - 550 - MERGE_THRESHOLD) // 50
+
+
 def test_her_episode_bookkeeping_is_rebuilt_as_her_left_it() -> None:
     box = spaces.Box(-1, 1, (2,))
     observations = spaces.Dict({"observation": box, "achieved_goal": box, "desired_goal": box})
