@@ -184,6 +184,12 @@ def _covering(directory: Path, start: int, stop: int) -> tuple[list[tuple[int, i
     return chosen, min(position, stop)
 
 
+def _missing(directory: Path, reached: int, stop: int) -> str:
+    """The rows missing from ``reached`` on: up to the next segment, or to ``stop``."""
+    after = [seg_start for seg_start, _, _ in _segments(directory) if reached < seg_start < stop]
+    return f"{reached}..{min(after, default=stop)}"
+
+
 def _needed(lineage: Lineage, keep: int) -> Iterable[tuple[dict[str, Any], int, int]]:
     """Each lineage range and the part of it a buffer of ``keep`` rows reads."""
     begin = max(0, lineage_size(lineage) - keep)
@@ -204,7 +210,8 @@ def replay_problem(checkpoints_root: Path, lineage: Lineage, keep: int) -> str |
         segments, reached = _covering(directory, start, stop)
         if reached < stop:
             return (
-                f"the replay log of run {source['run']} lacks rows {reached}..{stop} (looked in "
+                f"the replay log of run {source['run']} lacks rows "
+                f"{_missing(directory, reached, stop)} (looked in "
                 f"{directory}; was the run pruned or moved?); {REMEDY}"
             )
         for _, _, path in segments:
@@ -225,7 +232,8 @@ def read_lineage(checkpoints_root: Path, lineage: Lineage, start: int) -> Rows:
         segments, reached = _covering(directory, begin, end)
         if reached < end:
             raise ReplayHistoryError(
-                f"the replay log of run {source['run']} lacks rows {reached}..{end} (looked in "
+                f"the replay log of run {source['run']} lacks rows "
+                f"{_missing(directory, reached, end)} (looked in "
                 f"{directory}); {REMEDY}"
             )
         for seg_start, seg_stop, path in segments:

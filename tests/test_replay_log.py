@@ -12,7 +12,7 @@ import pytest
 from gymnasium import spaces
 from stable_baselines3.her.her_replay_buffer import HerReplayBuffer
 
-from robot6_sb3.replay_log import MERGE_THRESHOLD, ReplayLog, read_lineage
+from robot6_sb3.replay_log import MERGE_THRESHOLD, ReplayLog, read_lineage, replay_problem
 from robot6_sb3.replay_rows import fill_buffer, rows_since
 from tests.helpers import TINY, only_run
 
@@ -100,6 +100,9 @@ def test_a_segment_removed_while_the_run_writes_is_merged_around(tmp_path: Path)
     assert merged in names
     # the ten before the gap, the merged one after it, and the small ones that followed
     assert len(names) == 10 + 1 + (11_000 - 550 - MERGE_THRESHOLD) // 50
+    lineage = [{"run": "run", "run_id": "id-1", "start": 0, "stop": 11_000}]
+    problem = replay_problem(tmp_path, lineage, keep=1_000_000)
+    assert problem is not None and "lacks rows 500..550 " in problem  # the gap, not the rest
 
 
 def test_her_episode_bookkeeping_is_rebuilt_as_her_left_it() -> None:
