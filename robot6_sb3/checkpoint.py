@@ -40,6 +40,8 @@ from robot6_sb3.model_state import (
     capture_counters,
     capture_networks,
     capture_noise,
+    check_last_observation,
+    check_noise,
     documented_views,
 )
 from robot6_sb3.run_metadata import RunMetadata
@@ -49,6 +51,7 @@ __all__ = [
     "Progress",
     "apply_checkpoint",
     "build_checkpoint",
+    "check_continuation",
     "load_checkpoint",
     "metadata_of",
     "save_checkpoint",
@@ -107,10 +110,22 @@ def apply_checkpoint(model: OffPolicyAlgorithm, checkpoint: Checkpoint) -> None:
     """Load the networks, optimizers, entropy coefficient and SB3's counters of
     ``checkpoint`` into ``model``, which must be built for the same algorithm and settings.
 
-    :raises IncompatibleCheckpointError: when the networks do not fit the model
+    :raises IncompatibleCheckpointError: when the networks do not fit the model, or the
+        counters are damaged
     """
     apply_networks(model, checkpoint[MODEL])
     apply_counters(model, checkpoint[TRAINING_STATE])
+
+
+def check_continuation(model: OffPolicyAlgorithm, checkpoint: Checkpoint) -> None:
+    """What continuing to train ``model`` from ``checkpoint`` needs beyond
+    :func:`apply_checkpoint`: its last observation fits the model's envs, and its action
+    noise state fits the model's noise (applied when ``learn`` starts).
+
+    :raises IncompatibleCheckpointError: naming what does not fit
+    """
+    check_last_observation(model, model._last_obs)
+    check_noise(model.action_noise, checkpoint[TRAINING_STATE].get("action_noise"))
 
 
 def metadata_of(checkpoint: Checkpoint) -> RunMetadata:

@@ -36,6 +36,7 @@ from robot6_sb3.layout import (
     TRAINING_STATE,
 )
 from robot6_sb3.model_state import SB3_PREFIXES, STATE_DICTS, TENSORS
+from robot6_sb3.rng import rng_problem
 from robot6_sb3.run_metadata import RunMetadata
 
 Checkpoint = dict[str, Any]
@@ -112,6 +113,10 @@ def validate_checkpoint(checkpoint: Any, source: Path | str = "checkpoint") -> N
     for key in (TRAINING_STATE, RNG_STATE):
         if checkpoint.get(key) is not None and not isinstance(checkpoint[key], dict):
             raise CheckpointError(f"{source}: '{key}' must be a dict, got {_kind(checkpoint[key])}")
+    if checkpoint.get(RNG_STATE) is not None:
+        problem = rng_problem(checkpoint[RNG_STATE])
+        if problem:
+            raise CheckpointError(f"{source}: '{RNG_STATE}' is damaged ({problem})")
     if checkpoint.get(ENV_STATE) is not None and not isinstance(
         checkpoint[ENV_STATE], (dict, list)
     ):

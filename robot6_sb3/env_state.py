@@ -261,6 +261,8 @@ def restore_env_state(venv: VecEnv, states: list[dict[str, Any]]) -> None:
         except (ValueError, TypeError, KeyError, EOFError, BrokenPipeError) as exc:
             # A SubprocVecEnv worker dies on the error and the pipe says only EOFError.
             detail = str(exc) or "its worker process ended"
+            if isinstance(exc, KeyError):
+                detail = f"it has no {detail} entry"
             raise IncompatibleCheckpointError(
                 f"env {index} refused the checkpoint's env state: {detail}"
             ) from None

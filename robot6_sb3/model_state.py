@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from gymnasium import spaces
 from stable_baselines3.common.noise import (
     ActionNoise,
     OrnsteinUhlenbeckActionNoise,
@@ -153,21 +154,53 @@ def capture_counters(model: OffPolicyAlgorithm) -> dict[str, Any]:
 
 
 def apply_counters(model: OffPolicyAlgorithm, state: dict[str, Any]) -> None:
-    """Inverse of :func:`capture_counters`."""
-    model.num_timesteps = int(state["num_timesteps"])
-    model._episode_num = int(state["episode_num"])
-    model._n_updates = int(state["n_updates"])
-    model._current_progress_remaining = float(state["current_progress_remaining"])
-    model._last_obs = _observation_from_tensors(state["last_obs"])
-    window = model._stats_window_size
-    model.ep_info_buffer = deque(
-        (
-            {k: int(v) if k == "l" else v for k, v in info.items()}
+    """Inverse of :func:`capture_counters`.
+
+    :raises IncompatibleCheckpointError: for counters or episode statistics that are not
+        numbers (whether the last observation fits the model's envs is
+        :func:`check_last_observation`'s question: only a resume needs it to)
+    """
+    try:
+        counters = [int(state[name]) for name in ("num_timesteps", "episode_num", "n_updates")]
+        progress = float(state["current_progress_remaining"])
+        last_obs = _observation_from_tensors(state["last_obs"])
+        infos = [
+            {str(k): int(v) if k == "l" else float(v) for k, v in info.items()}
             for info in state["ep_info_buffer"]
-        ),
-        maxlen=window,
-    )
-    model.ep_success_buffer = deque(state["ep_success_buffer"], maxlen=window)
+        ]
+        successes = [bool(success) for success in state["ep_success_buffer"]]
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise IncompatibleCheckpointError(
+            f"the checkpoint's training state is damaged ({type(exc).__name__}: {exc})"[:300]
+        ) from None
+    model.num_timesteps, model._episode_num, model._n_updates = counters
+    model._current_progress_remaining = progress
+    model._last_obs = last_obs
+    window = model._stats_window_size
+    model.ep_info_buffer = deque(infos, maxlen=window)
+    model.ep_success_buffer = deque(successes, maxlen=window)
+
+
+def check_last_observation(model: OffPolicyAlgorithm, last_obs: Any) -> None:
+    """:raises IncompatibleCheckpointError: when ``last_obs`` is not one observation per env
+    (``None``: SB3 resets the envs when ``learn`` starts)"""
+    if last_obs is None:
+        return
+    space = model.observation_space
+    parts = (
+        {key: (last_obs.get(key) if isinstance(last_obs, dict) else None, sub.shape)
+         for key, sub in space.spaces.items()}
+        if isinstance(space, spaces.Dict)
+        else {"": (last_obs, space.shape)}
+    )  # fmt: skip
+    for key, (value, shape) in parts.items():
+        expected = (model.n_envs, *shape)
+        if not isinstance(value, np.ndarray) or value.shape != expected:
+            found = value.shape if isinstance(value, np.ndarray) else type(value).__name__
+            raise IncompatibleCheckpointError(
+                f"the checkpoint's last observation{' ' + key if key else ''} has shape "
+                f"{found}, this model's envs need {expected}"
+            )
 
 
 def _observation_to_tensors(obs: Any) -> Any:
@@ -177,6 +210,8 @@ def _observation_to_tensors(obs: Any) -> Any:
 
 
 def _observation_from_tensors(obs: Any) -> Any:
+    if obs is None:
+        return None
     if isinstance(obs, dict):
         return {key: value.numpy().copy() for key, value in obs.items()}
     return obs.numpy().copy()
@@ -195,16 +230,55 @@ def capture_noise(noise: ActionNoise | None) -> list[list[float]] | None:
 
 def apply_noise(noise: ActionNoise | None, state: list[list[float]] | None) -> None:
     """Inverse of :func:`capture_noise` (SB3 resets the noise when ``learn`` starts, so this
-    runs after that)."""
+    runs after that).
+
+    :raises IncompatibleCheckpointError: when the state does not fit ``noise`` (see
+        :func:`check_noise`)
+    """
     if state is None:
         return
-    noises = noise.noises if isinstance(noise, VectorizedActionNoise) else [noise]
+    for item, previous in zip(_noises(noise), check_noise(noise, state), strict=True):
+        item.noise_prev = previous
+
+
+def check_noise(noise: ActionNoise | None, state: Any) -> list[np.ndarray]:
+    """The saved action-noise state as arrays for ``noise``'s parts (none for ``None``).
+
+    :raises IncompatibleCheckpointError: for a state of another number of envs or action
+        size, or one that is not numbers
+    """
+    if state is None:
+        return []
+    noises = _noises(noise)
+    if not isinstance(state, list):
+        raise IncompatibleCheckpointError(
+            f"the checkpoint's action noise is damaged (a {type(state).__name__}, not one list "
+            "per env)"
+        )
     if len(noises) != len(state):
         raise IncompatibleCheckpointError(
             f"the checkpoint holds action noise for {len(state)} envs, the model has {len(noises)}"
         )
+    arrays = []
     for item, previous in zip(noises, state, strict=True):
-        item.noise_prev = np.array(previous, dtype=item.noise_prev.dtype)
+        shape = getattr(item, "noise_prev", np.empty(0)).shape
+        try:
+            array = np.array(previous, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise IncompatibleCheckpointError(
+                f"the checkpoint's action noise is damaged ({exc})"[:300]
+            ) from None
+        if not isinstance(item, OrnsteinUhlenbeckActionNoise) or array.shape != shape:
+            raise IncompatibleCheckpointError(
+                f"the checkpoint's action noise (shape {array.shape}) does not fit this model's "
+                f"{type(item).__name__}"
+            )
+        arrays.append(array.astype(item.noise_prev.dtype))
+    return arrays
+
+
+def _noises(noise: ActionNoise | None) -> list[Any]:
+    return noise.noises if isinstance(noise, VectorizedActionNoise) else [noise]
 
 
 def actor_is_finite(model: OffPolicyAlgorithm) -> bool:

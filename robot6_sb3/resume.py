@@ -15,7 +15,13 @@ from stable_baselines3.common.utils import get_device
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
 from robot6_sb3.algorithms import algo_class, check_engine, engine_change
-from robot6_sb3.checkpoint import Checkpoint, apply_checkpoint, load_checkpoint, metadata_of
+from robot6_sb3.checkpoint import (
+    Checkpoint,
+    apply_checkpoint,
+    check_continuation,
+    load_checkpoint,
+    metadata_of,
+)
 from robot6_sb3.devices import choose_device
 from robot6_sb3.env_state import check_same_env, restore_env_state
 from robot6_sb3.errors import (
@@ -136,6 +142,7 @@ def load_resumable(
         _merged(metadata.model_kwargs, overrides),
     )
     apply_checkpoint(model, checkpoint)
+    check_continuation(model, checkpoint)
     model.seed = metadata.seed  # recorded, not re-applied: the generators are restored instead
     if engine != metadata.engine:
         warnings.warn(

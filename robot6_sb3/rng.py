@@ -67,6 +67,28 @@ def restore_rng(action_space: spaces.Space, state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["torch_cuda"])
 
 
+def rng_problem(state: dict[str, Any]) -> str | None:
+    """What is wrong with a saved :func:`capture_rng` state, or ``None`` when every generator
+    takes it: each part is put into a throwaway generator of its kind, so a damaged file is
+    refused when it is loaded, not when training has started."""
+    try:
+        version, internal, gauss = state["python"]
+        random.Random().setstate((version, tuple(_words(internal)), gauss))
+        numpy_state = {**state["numpy"], "state": dict(state["numpy"]["state"])}
+        key = np.asarray(_words(numpy_state["state"]["key"]), dtype=np.uint32)
+        numpy_state["state"]["key"] = key
+        np.random.RandomState().set_state(numpy_state)
+        torch.Generator().set_state(state["torch"])
+        name = str(state["action_space"]["bit_generator"])
+        kind = getattr(np.random, name, None)
+        if not (isinstance(kind, type) and issubclass(kind, np.random.BitGenerator)):
+            return f"unknown bit generator {name!r}"[:200]
+        kind().state = state["action_space"]
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, RuntimeError) as exc:
+        return f"{type(exc).__name__}: {exc}"[:200]
+    return None
+
+
 def _words(value: torch.Tensor | list[int]) -> list[int]:
     """A Mersenne Twister state as Python ints, from a tensor or (older files) a list."""
     return value.tolist() if isinstance(value, torch.Tensor) else list(value)

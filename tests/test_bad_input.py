@@ -38,6 +38,16 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         checkpoint = load(latest)
         checkpoint["metadata"]["env_kwargs"] = kwargs
         torch.save(checkpoint, root / "checkpoints" / f"{name}.pth")  # beside the run: replay found
+    damage = {
+        "rng": lambda c: c["rng_state"]["python"].__setitem__(1, torch.zeros(3, dtype=torch.int64)),
+        "counters": lambda c: c["training_state"].__setitem__("num_timesteps", "x"),
+        "last-obs": lambda c: c["training_state"].__setitem__("last_obs", torch.zeros(2, 2)),
+        "noise": lambda c: c["training_state"].__setitem__("action_noise", {"kind": "ou"}),
+    }
+    for name, spoil in damage.items():
+        checkpoint = load(latest)
+        spoil(checkpoint)
+        torch.save(checkpoint, root / "checkpoints" / f"{name}.pth")
     return root
 
 
@@ -119,6 +129,22 @@ BAD_INPUTS = {
     "resume-env-kwargs-other-state": (
         ["train", "--resume-ckpt", "checkpoints/sparse.pth", "--episodes", "3"],
         "refused the checkpoint's env state",
+    ),
+    "resume-damaged-rng": (
+        ["train", "--resume-ckpt", "checkpoints/rng.pth"],
+        "'rng_state' is damaged (ValueError: state vector is the wrong size)",
+    ),
+    "resume-damaged-counters": (
+        ["train", "--resume-ckpt", "checkpoints/counters.pth"],
+        "training state is damaged (ValueError: invalid literal for int()",
+    ),
+    "resume-damaged-last-obs": (
+        ["train", "--resume-ckpt", "checkpoints/last-obs.pth"],
+        "last observation has shape (2, 2), this model's envs need (1, 21)",
+    ),
+    "resume-damaged-noise": (
+        ["train", "--resume-ckpt", "checkpoints/noise.pth"],
+        "action noise is damaged (a dict, not one list per env)",
     ),
     "resume-lone-copy": (
         ["train", "--resume-ckpt", "lone.pth", "--episodes", "3"],

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from robot6_sb3.rng import capture_rng, restore_rng
+from robot6_sb3.rng import capture_rng, restore_rng, rng_problem
 
 
 def _draws(space: spaces.Box) -> list[object]:
@@ -56,3 +56,20 @@ def test_the_mersenne_twister_states_are_tensors_not_long_lists() -> None:
 
     assert isinstance(state["python"][1], torch.Tensor) and state["python"][1].numel() == 625
     assert isinstance(state["numpy"]["state"]["key"], torch.Tensor)
+
+
+def test_a_damaged_state_is_named_before_any_generator_is_touched() -> None:
+    state = capture_rng(spaces.Box(-1.0, 1.0, (3,)), cuda=False)
+    short = {**state, "python": [state["python"][0], torch.zeros(3), state["python"][2]]}
+    wrong_key = {**state, "numpy": {**state["numpy"], "state": {"key": "x", "pos": 0}}}
+    no_torch = {key: value for key, value in state.items() if key != "torch"}
+    other_generator = {**state, "action_space": {**state["action_space"], "bit_generator": "seed"}}
+    before = random.getstate(), np.random.get_state()[1].tolist()
+
+    assert rng_problem(_round_trip(state)) is None
+    assert rng_problem(_as_lists(state)) is None
+    assert "wrong size" in str(rng_problem(short))
+    assert rng_problem(wrong_key) is not None
+    assert "KeyError" in str(rng_problem(no_torch))
+    assert "unknown bit generator 'seed'" in str(rng_problem(other_generator))
+    assert (random.getstate(), np.random.get_state()[1].tolist()) == before
