@@ -34,6 +34,7 @@ from robot6_sb3.layout import (
     REQUIRED_KEYS,
     RNG_STATE,
     TRAINING_STATE,
+    WALL_TIME,
 )
 from robot6_sb3.model_state import SB3_PREFIXES, STATE_DICTS, TENSORS
 from robot6_sb3.rng import rng_problem
@@ -128,6 +129,32 @@ def validate_checkpoint(checkpoint: Any, source: Path | str = "checkpoint") -> N
         isinstance(replay, dict) and isinstance(replay.get("lineage"), list)
     ):
         raise CheckpointError(f"{source}: '{REPLAY}' must be a dict with a 'lineage' list")
+    for source_range in replay["lineage"] if replay is not None else []:
+        problem = _lineage_problem(source_range)
+        if problem:
+            raise CheckpointError(
+                f"{source}: '{REPLAY}' lineage entry {_kind(source_range)}: {problem}"
+            )
+    wall_time = checkpoint.get(WALL_TIME, 0.0)
+    if not isinstance(wall_time, (int, float)) or isinstance(wall_time, bool):
+        raise CheckpointError(f"{source}: '{WALL_TIME}' must be a number, got {_kind(wall_time)}")
+
+
+def _lineage_problem(entry: Any) -> str | None:
+    """What is wrong with one replay lineage range ``{"run", "run_id", "start", "stop"}``."""
+    if not isinstance(entry, dict):
+        return "not a dict"
+    run = entry.get("run")
+    if not isinstance(run, str) or not run or run in (".", "..") or "/" in run or "\\" in run:
+        return "'run' must be a run folder's name"
+    if not isinstance(entry.get("run_id", ""), str):
+        return "'run_id' must be a string"
+    start, stop = entry.get("start"), entry.get("stop")
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in (start, stop)):
+        return "'start' and 'stop' must be ints"
+    if not 0 <= start <= stop:
+        return "'start' and 'stop' must satisfy 0 <= start <= stop"
+    return None
 
 
 def _validate_model(model: Any, source: Path | str) -> None:

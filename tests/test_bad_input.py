@@ -43,6 +43,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "counters": lambda c: c["training_state"].__setitem__("num_timesteps", "x"),
         "last-obs": lambda c: c["training_state"].__setitem__("last_obs", torch.zeros(2, 2)),
         "noise": lambda c: c["training_state"].__setitem__("action_noise", {"kind": "ou"}),
+        "lineage": lambda c: c["replay"]["lineage"].append({"run": "../x", "start": 0, "stop": 1}),
+        "wall-time": lambda c: c.__setitem__("wall_time_s", "long"),
     }
     for name, spoil in damage.items():
         checkpoint = load(latest)
@@ -145,6 +147,14 @@ BAD_INPUTS = {
     "resume-damaged-noise": (
         ["train", "--resume-ckpt", "checkpoints/noise.pth"],
         "action noise is damaged (a dict, not one list per env)",
+    ),
+    "resume-damaged-lineage": (
+        ["train", "--resume-ckpt", "checkpoints/lineage.pth"],
+        "lineage entry dict: 'run' must be a run folder's name",
+    ),
+    "inspect-damaged-wall-time": (
+        ["inspect", "checkpoints/wall-time.pth"],
+        "'wall_time_s' must be a number, got str 'long'",
     ),
     "resume-lone-copy": (
         ["train", "--resume-ckpt", "lone.pth", "--episodes", "3"],
