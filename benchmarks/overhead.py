@@ -149,10 +149,16 @@ def save_stalls(
     observation = env.reset()
     writer = BackgroundWriter()
 
-    def block(on_training: Callable[[], None] | None, job: Callable[[], None] | None) -> float:
+    def block(
+        on_training: Callable[[], None] | None,
+        job: Callable[[], None] | None,
+        before_action: Callable[[], object] | None = None,
+    ) -> float:
         start = time.perf_counter()
         for _ in range(STALL_BLOCK_EPISODES):
             for _ in range(EPISODE_STEPS):
+                if before_action is not None:
+                    before_action()
                 model.predict(observation)
                 model.train(gradient_steps=1, batch_size=hyperparameters.batch_size)
             if on_training is not None:
@@ -162,21 +168,12 @@ def save_stalls(
         writer.flush()
         return time.perf_counter() - start
 
-    def checked_block() -> float:
-        start = time.perf_counter()
-        for _ in range(STALL_BLOCK_EPISODES):
-            for _ in range(EPISODE_STEPS):
-                actor_is_finite(model)
-                model.predict(observation)
-                model.train(gradient_steps=1, batch_size=hyperparameters.batch_size)
-        return time.perf_counter() - start
-
     measured: dict[str, Callable[[], float]] = {
         name: (lambda on_training=on_training, job=job: block(on_training, job))
         for name, (on_training, job) in parts.items()
         if on_training is not None or job is not None
     }
-    measured["finite weights check"] = checked_block
+    measured["finite weights check"] = lambda: block(None, None, lambda: actor_is_finite(model))
     stalls: dict[str, list[float]] = {name: [] for name in measured}
     try:
         # Each part runs between two blocks without it, and counts against their mean: the

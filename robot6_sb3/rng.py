@@ -56,11 +56,8 @@ def capture_rng(action_space: spaces.Space, cuda: bool) -> dict[str, Any]:
 
 def restore_rng(action_space: spaces.Space, state: dict[str, Any]) -> None:
     """Put every generator back to the state :func:`capture_rng` recorded."""
-    version, internal, gauss = state["python"]
-    random.setstate((version, tuple(_words(internal)), gauss))
-    numpy_state = {**state["numpy"], "state": dict(state["numpy"]["state"])}
-    numpy_state["state"]["key"] = np.asarray(_words(numpy_state["state"]["key"]), dtype=np.uint32)
-    np.random.set_state(numpy_state)
+    random.setstate(_python_state(state))
+    np.random.set_state(_numpy_state(state))
     torch.set_rng_state(state["torch"])
     set_bit_generator_state(action_space.np_random, state["action_space"])
     if "torch_cuda" in state and torch.cuda.is_available():
@@ -72,12 +69,8 @@ def rng_problem(state: dict[str, Any]) -> str | None:
     takes it: each part is put into a throwaway generator of its kind, so a damaged file is
     refused when it is loaded, not when training has started."""
     try:
-        version, internal, gauss = state["python"]
-        random.Random().setstate((version, tuple(_words(internal)), gauss))
-        numpy_state = {**state["numpy"], "state": dict(state["numpy"]["state"])}
-        key = np.asarray(_words(numpy_state["state"]["key"]), dtype=np.uint32)
-        numpy_state["state"]["key"] = key
-        np.random.RandomState().set_state(numpy_state)
+        random.Random().setstate(_python_state(state))
+        np.random.RandomState().set_state(_numpy_state(state))
         torch.Generator().set_state(state["torch"])
         name = str(state["action_space"]["bit_generator"])
         kind = getattr(np.random, name, None)
@@ -87,6 +80,19 @@ def rng_problem(state: dict[str, Any]) -> str | None:
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError, RuntimeError) as exc:
         return f"{type(exc).__name__}: {exc}"[:200]
     return None
+
+
+def _python_state(state: dict[str, Any]) -> tuple[Any, ...]:
+    """The saved Python ``random`` state as ``random.setstate`` takes it."""
+    version, internal, gauss = state["python"]
+    return version, tuple(_words(internal)), gauss
+
+
+def _numpy_state(state: dict[str, Any]) -> dict[str, Any]:
+    """The saved NumPy global state as ``set_state`` takes it (the key as uint32 words)."""
+    numpy_state = {**state["numpy"], "state": dict(state["numpy"]["state"])}
+    numpy_state["state"]["key"] = np.asarray(_words(numpy_state["state"]["key"]), dtype=np.uint32)
+    return numpy_state
 
 
 def _words(value: torch.Tensor | list[int]) -> list[int]:
